@@ -125,10 +125,18 @@ impl SkillServer {
                 .await
                 .map_err(BusError::zenoh)?;
             let tx = tx.clone();
-            let (b, r, s, a) = (bus.clone(), robot.to_string(), skill.to_string(), active.clone());
+            let (b, r, s, a) = (
+                bus.clone(),
+                robot.to_string(),
+                skill.to_string(),
+                active.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 while let Ok(query) = goal_q.recv_async().await {
-                    let bytes = query.payload().map(|p| p.to_bytes().to_vec()).unwrap_or_default();
+                    let bytes = query
+                        .payload()
+                        .map(|p| p.to_bytes().to_vec())
+                        .unwrap_or_default();
                     match decode::<SkillGoal>(&goal_key, &bytes) {
                         Ok(goal) => {
                             let incoming = IncomingGoal {
@@ -154,7 +162,10 @@ impl SkillServer {
             let cancel_key = bus.keys.skill(robot, skill, SkillPart::Cancel);
             tasks.push(tokio::spawn(async move {
                 while let Ok(query) = cancel_q.recv_async().await {
-                    let bytes = query.payload().map(|p| p.to_bytes().to_vec()).unwrap_or_default();
+                    let bytes = query
+                        .payload()
+                        .map(|p| p.to_bytes().to_vec())
+                        .unwrap_or_default();
                     let Ok(req) = decode::<CancelRequest>(&cancel_key, &bytes) else {
                         let _ = query.reply_err(encode(&"malformed cancel request")).await;
                         continue;
@@ -272,7 +283,10 @@ impl ActiveGoal {
             progress,
             text: text.into(),
         };
-        let key = self.bus.keys.skill(&self.robot, &self.skill, SkillPart::Feedback);
+        let key = self
+            .bus
+            .keys
+            .skill(&self.robot, &self.skill, SkillPart::Feedback);
         self.bus.publish(&key, &fb).await
     }
 
@@ -302,7 +316,10 @@ impl ActiveGoal {
             goal_id: self.goal_id.clone(),
             outcome,
         };
-        let key = self.bus.keys.skill(&self.robot, &self.skill, SkillPart::Result);
+        let key = self
+            .bus
+            .keys
+            .skill(&self.robot, &self.skill, SkillPart::Result);
         self.bus.publish(&key, &res).await
     }
 }
@@ -424,7 +441,9 @@ impl SkillClient {
             let key = keys.skill(&robot, &call.skill, part);
             self.bus.session.declare_subscriber(key)
         };
-        let feedback = declare(SkillPart::Feedback).await.map_err(BusError::zenoh)?;
+        let feedback = declare(SkillPart::Feedback)
+            .await
+            .map_err(BusError::zenoh)?;
         let result = declare(SkillPart::Result).await.map_err(BusError::zenoh)?;
         let liveliness = self
             .bus
@@ -467,9 +486,7 @@ impl SkillClient {
             feedback,
             result,
             liveliness,
-            deadline: opts
-                .result_timeout
-                .map(|d| tokio::time::Instant::now() + d),
+            deadline: opts.result_timeout.map(|d| tokio::time::Instant::now() + d),
         })
     }
 }
@@ -479,7 +496,10 @@ impl GoalHandle {
     pub fn canceler(&self) -> GoalCanceler {
         GoalCanceler {
             bus: self.bus.clone(),
-            key: self.bus.keys.skill(&self.robot, &self.skill, SkillPart::Cancel),
+            key: self
+                .bus
+                .keys
+                .skill(&self.robot, &self.skill, SkillPart::Cancel),
             goal_id: self.goal_id.clone(),
         }
     }
@@ -490,8 +510,14 @@ impl GoalHandle {
     /// `Failed { reason: "skill server ... disappeared" }`; a passed deadline cancels the goal and
     /// ends it as `TimedOut`.
     pub async fn result(self, mut on_feedback: impl FnMut(SkillFeedback)) -> SkillOutcome {
-        let fb_key = self.bus.keys.skill(&self.robot, &self.skill, SkillPart::Feedback);
-        let res_key = self.bus.keys.skill(&self.robot, &self.skill, SkillPart::Result);
+        let fb_key = self
+            .bus
+            .keys
+            .skill(&self.robot, &self.skill, SkillPart::Feedback);
+        let res_key = self
+            .bus
+            .keys
+            .skill(&self.robot, &self.skill, SkillPart::Result);
         let deadline = async {
             match self.deadline {
                 Some(d) => tokio::time::sleep_until(d).await,

@@ -99,7 +99,11 @@ impl Keys {
 
     /// `clea/<ns>/robot/<robot>/skill/<skill>/<part>` for the skill action protocol.
     pub fn skill(&self, robot: &str, skill: &str, part: SkillPart) -> String {
-        format!("clea/{}/robot/{robot}/skill/{skill}/{}", self.ns, part.as_str())
+        format!(
+            "clea/{}/robot/{robot}/skill/{skill}/{}",
+            self.ns,
+            part.as_str()
+        )
     }
 
     /// `clea/<ns>/robot/*/skill/*/server`: every skill server's liveliness token.
@@ -148,7 +152,10 @@ mod tests {
             k.skill("robot_1", "go_to", SkillPart::Goal),
             "clea/kitchen/robot/robot_1/skill/go_to/goal"
         );
-        assert_eq!(k.robot_observation("robot_2"), "clea/kitchen/robot/robot_2/observation");
+        assert_eq!(
+            k.robot_observation("robot_2"),
+            "clea/kitchen/robot/robot_2/observation"
+        );
     }
 
     #[test]

@@ -14,7 +14,9 @@ use std::fmt;
 /// Identifier of one skill goal, unique within a bus namespace (ROS 2: `GoalUUID`).
 ///
 /// Built by the client from its session id and a counter, so two clients never collide.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 pub struct GoalId(pub String);
 

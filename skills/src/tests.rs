@@ -1,0 +1,256 @@
+//! Unit tests of validation and skill semantics on a small kitchen.
+
+use super::*;
+use clea_bus::msg::{ReceptacleInfo, ReceptacleKind, RobotInfo, SkillCall, WorldVocabulary};
+use serde_json::json;
+
+fn vocab() -> WorldVocabulary {
+    let rec = |name: &str, kind, openable, near: Option<&str>, heats| ReceptacleInfo {
+        name: name.into(),
+        kind,
+        openable,
+        near: near.map(Into::into),
+        heats,
+    };
+    WorldVocabulary {
+        navigation_points: vec!["in_front_of_table".into(), "in_front_of_oven".into()],
+        receptacles: vec![
+            rec(
+                "table",
+                ReceptacleKind::Surface,
+                false,
+                Some("in_front_of_table"),
+                false,
+            ),
+            rec(
+                "oven",
+                ReceptacleKind::Container,
+                true,
+                Some("in_front_of_oven"),
+                true,
+            ),
+            rec("drawer_top", ReceptacleKind::Container, true, None, false),
+        ],
+        objects: vec!["apple".into(), "orange".into()],
+        robots: vec![
+            RobotInfo {
+                name: "robot_1".into(),
+                mobile: true,
+                arms: 2,
+                carry: 1,
+                reach: vec![],
+            },
+            RobotInfo {
+                name: "robot_2".into(),
+                mobile: false,
+                arms: 1,
+                carry: 1,
+                reach: vec!["table".into(), "drawer_top".into()],
+            },
+        ],
+    }
+}
+
+fn call(text: &str) -> Action {
+    validate(&parse_call(text).unwrap(), &vocab()).unwrap()
+}
+
+fn state() -> WorldState {
+    let mut s = WorldState::default();
+    s.robot_place
+        .insert("robot_1".into(), "in_front_of_table".into());
+    s.location
+        .insert("apple".into(), Location::In("table".into()));
+    s.location
+        .insert("orange".into(), Location::In("drawer_top".into()));
+    s.open.insert("oven".into(), false);
+    s.open.insert("drawer_top".into(), false);
+    s
+}
+
+#[test]
+fn validation_error_kinds() {
+    let v = vocab();
+    let raw = |skill: &str, args: serde_json::Value| SkillCall {
+        skill: skill.into(),
+        args: serde_json::from_value(args).unwrap(),
+    };
+    let cases: Vec<(SkillCall, &str)> = vec![
+        (raw("fly", json!({})), "unknown skill"),
+        (
+            raw("go_to", json!({"robot": "robot_1"})),
+            "missing argument \"navigation_point\"",
+        ),
+        (
+            raw(
+                "go_to",
+                json!({"robot": "robot_1", "navigation_point": "in_front_of_oven", "speed": 1}),
+            ),
+            "unknown argument \"speed\"",
+        ),
+        (
+            raw("go_to", json!({"robot": 1, "navigation_point": "x"})),
+            "must be a string",
+        ),
+        (
+            raw(
+                "go_to",
+                json!({"robot": "robot_9", "navigation_point": "in_front_of_oven"}),
+            ),
+            "not a known robot",
+        ),
+        (
+            raw("open", json!({"robot": "robot_1", "openable": "table"})),
+            "not a known openable",
+        ),
+        (
+            raw(
+                "pick_from",
+                json!({"robot": "robot_1", "object": "banana", "receptacle": "table"}),
+            ),
+            "not a known object",
+        ),
+        (
+            raw(
+                "go_to",
+                json!({"robot": "robot_2", "navigation_point": "in_front_of_oven"}),
+            ),
+            "robot_2 lacks a mobile base",
+        ),
+    ];
+    for (c, want) in cases {
+        let e = validate(&c, &v).unwrap_err().to_string();
+        assert!(e.contains(want), "{c}: {e} (wanted {want})");
+    }
+    assert!(matches!(
+        parse_call("go_to(robot_1)"),
+        Err(CallError::Arity { .. })
+    ));
+    assert!(matches!(
+        parse_call("go_to robot_1"),
+        Err(CallError::Syntax(_))
+    ));
+}
+
+#[test]
+fn valid_call_round_trips() {
+    let a = call("pick_from(robot_1, apple, table)");
+    assert_eq!(a.to_string(), "pick_from(robot_1, apple, table)");
+    assert_eq!(validate(&a.to_call(), &vocab()).unwrap(), a);
+}
+
+#[test]
+fn every_skill_succeeds_and_applies_effects() {
+    let v = vocab();
+    let mut s = state();
+    for text in [
+        "pick_from(robot_1, apple, table)",
+        "go_to(robot_1, in_front_of_oven)",
+        "open(robot_1, oven)",
+        "release_to(robot_1, apple, oven)",
+        "close(robot_1, oven)",
+    ] {
+        let a = call(text);
+        assert_eq!(s.check(&v, &a), Check::Holds, "{text}");
+        s.apply(&a);
+    }
+    assert_eq!(s.location["apple"], Location::In("oven".into()));
+    assert_eq!(s.settle(&v), vec!["apple".to_string()]);
+    assert!(s.roasted.contains("apple"));
+    assert!(s.settle(&v).is_empty(), "roasting happens once");
+}
+
+#[test]
+fn each_failure_reason() {
+    let v = vocab();
+    let mut holding = state();
+    holding.apply(&call("pick_from(robot_1, apple, table)"));
+    let cases = [
+        (
+            state(),
+            "open(robot_1, oven)",
+            "robot_1 cannot reach oven from in_front_of_table",
+        ),
+        (
+            state(),
+            "pick_from(robot_2, orange, drawer_top)",
+            "drawer_top is closed",
+        ),
+        (
+            state(),
+            "pick_from(robot_1, orange, table)",
+            "orange is not in table",
+        ),
+        (
+            state(),
+            "release_to(robot_1, apple, table)",
+            "robot_1 is not holding apple",
+        ),
+        (
+            state(),
+            "close(robot_2, drawer_top)",
+            "drawer_top is already closed",
+        ),
+        (
+            holding.clone(),
+            "pick_from(robot_2, apple, table)",
+            "apple is not in table",
+        ),
+        (state(), "pick_from(robot_2, apple, table)", ""),
+    ];
+    for (s, text, want) in cases {
+        match s.check(&v, &call(text)) {
+            Check::Fails(u) => assert_eq!(u.reason, want, "{text}"),
+            Check::Holds => assert!(want.is_empty(), "{text} should fail"),
+            Check::Unknown(l) => panic!("{text}: unknown {l}"),
+        }
+    }
+    let mut full = state();
+    full.location
+        .insert("orange".into(), Location::In("table".into()));
+    full.apply(&call("pick_from(robot_1, apple, table)"));
+    match full.check(&v, &call("pick_from(robot_1, orange, table)")) {
+        Check::Fails(u) => assert!(u.reason.contains("hand is full"), "{}", u.reason),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unknown_facts_are_unknown_not_false() {
+    let v = vocab();
+    let mut belief = state();
+    belief.open.remove("drawer_top");
+    assert_eq!(
+        belief.check(&v, &call("open(robot_2, drawer_top)")),
+        Check::Unknown("not open(drawer_top)".into())
+    );
+}
+
+#[test]
+fn goals_parse_and_evaluate() {
+    let v = vocab();
+    let g = Goal::parse("on(apple, table)", &v).unwrap();
+    assert_eq!(g.holds(&state(), &Default::default()), Some(true));
+    assert!(Goal::parse("on(banana, table)", &v).is_err());
+    assert!(Goal::parse("on(apple, moon)", &v).is_err());
+    assert!(Goal::parse("cooked(apple)", &v).is_err());
+    assert!(Goal::parse("roasted(apple, oven)", &v).is_err());
+    let found = Goal::parse("found(orange)", &v).unwrap();
+    let mut believed = std::collections::BTreeMap::new();
+    assert_eq!(found.holds(&state(), &believed), Some(false));
+    believed.insert("orange".into(), "drawer_top".into());
+    assert_eq!(found.holds(&state(), &believed), Some(true));
+}
+
+#[test]
+fn tool_schemas_enumerate_the_vocabulary() {
+    let tools = schema::tool_definitions(Some(&vocab()));
+    assert_eq!(tools.len(), 5);
+    let go_to = &tools[0]["function"];
+    assert_eq!(go_to["name"], "go_to");
+    assert_eq!(
+        go_to["parameters"]["properties"]["navigation_point"]["enum"],
+        json!(["in_front_of_oven", "in_front_of_table"])
+    );
+    assert_eq!(go_to["parameters"]["additionalProperties"], json!(false));
+}
