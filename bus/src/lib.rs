@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod action;
+pub mod episode;
 pub mod keys;
 pub mod msg;
 pub mod session;
@@ -133,6 +134,18 @@ pub struct Subscription<T> {
 }
 
 impl<T: DeserializeOwned> Subscription<T> {
+    /// A message already received, without waiting; `None` when there is none.
+    pub fn try_recv(&self) -> Option<(String, T)> {
+        while let Ok(Some(sample)) = self.sub.try_recv() {
+            let key = sample.key_expr().as_str().to_string();
+            match decode::<T>(&key, &sample.payload().to_bytes()) {
+                Ok(m) => return Some((key, m)),
+                Err(e) => tracing::warn!(error = %e, "dropping undecodable sample"),
+            }
+        }
+        None
+    }
+
     /// Next message with the key it arrived on; `None` when the session closed.
     pub async fn recv(&self) -> Option<(String, T)> {
         loop {

@@ -496,3 +496,20 @@ pub enum EpisodeEvent {
         success: bool,
     },
 }
+
+/// Request to (re)start an episode on a simulator (`clea/<ns>/sim/episode/start`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StartRequest {
+    /// Seed; `None` uses the scenario's.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// Reply to a [`StartRequest`]: the task and what each robot sees at step 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EpisodeStart {
+    /// The task.
+    pub task: TaskSpec,
+    /// Initial observations, one per robot.
+    pub observations: Vec<RobotObservation>,
+}

@@ -61,7 +61,6 @@ impl BusConfig {
             "scouting/multicast/enabled",
             self.multicast_scouting.to_string(),
         )?;
-        set(&mut c, "scouting/gossip/enabled", "false".into())?;
         set(
             &mut c,
             "listen/endpoints",

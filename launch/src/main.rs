@@ -1,1 +1,82 @@
-fn main() {}
+//! `clea`: the CLEA runtime's command-line entry point.
+//!
+//! Exit codes: 0 when the command ran (episodes may still have failed; see the table), 1 for a
+//! runtime failure, 2 for bad input (a scenario, plan or launch file that does not check).
+
+mod cmd;
+mod error;
+mod table;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// CLEA runtime: a closed-loop embodied agent (observer, memory, planner, critic) driving robot
+/// skills over zenoh.
+#[derive(Debug, Parser)]
+#[command(name = "clea", version, propagate_version = true)]
+struct Cli {
+    /// Log format on stderr; the level comes from RUST_LOG (default: warn).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for machines.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Sim(cmd::sim::SimArgs),
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("clea: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Sim(args) => cmd::sim::run(args).await,
+        }
+    });
+    if let Err(e) = result {
+        eprintln!("clea: {e}");
+        std::process::exit(e.exit_code());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,114 @@
+//! Episode and suite reports: what `clea sim` prints as a table or as JSON.
+
+use clea_bus::msg::EpisodeScore;
+use serde::{Deserialize, Serialize};
+
+/// The result of one episode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeReport {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed.
+    pub seed: u64,
+    /// All goal predicates hold.
+    pub success: bool,
+    /// Share of goal predicates that hold.
+    pub score: f64,
+    /// Skills executed.
+    pub steps: u32,
+    /// Skills that failed.
+    pub skill_failures: u32,
+    /// Calls rejected as invalid.
+    pub invalid_calls: u32,
+    /// Critic rejections.
+    pub critic_rejections: u32,
+    /// Replans.
+    pub replans: u32,
+    /// Perturbations that fired.
+    pub perturbations: u32,
+    /// Goal predicates not met at the end.
+    pub goals_unmet: Vec<String>,
+    /// Why the episode ended, or the first failure that explains a loss.
+    pub reason: String,
+    /// Wall time, s.
+    pub wall_time_s: f64,
+}
+
+impl EpisodeReport {
+    /// A report from the simulator's score and the agent's counters.
+    pub fn new(
+        scenario: &str,
+        seed: u64,
+        score: EpisodeScore,
+        reason: String,
+        wall_time_s: f64,
+    ) -> Self {
+        Self {
+            scenario: scenario.to_string(),
+            seed,
+            success: score.success,
+            score: score.score,
+            steps: score.steps,
+            skill_failures: score.skill_failures,
+            invalid_calls: score.invalid_calls,
+            critic_rejections: 0,
+            replans: 0,
+            perturbations: score.perturbations,
+            goals_unmet: score.goals_unmet,
+            reason,
+            wall_time_s,
+        }
+    }
+}
+
+/// Aggregates over a suite (CLEA-KITCHEN.md, "Metrics").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteSummary {
+    /// Episodes run.
+    pub episodes: usize,
+    /// Success rate (SR): share of successful episodes.
+    pub success_rate: f64,
+    /// Average score (AS): mean share of goal predicates met.
+    pub score: f64,
+    /// Mean steps per episode.
+    pub mean_steps: f64,
+    /// Total skill failures.
+    pub skill_failures: u32,
+    /// Total invalid calls.
+    pub invalid_calls: u32,
+    /// Total critic rejections.
+    pub critic_rejections: u32,
+    /// Total replans.
+    pub replans: u32,
+    /// Total wall time, s.
+    pub wall_time_s: f64,
+}
+
+/// The JSON document of `clea sim --json`: `{"episodes": [...], "summary": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteReport {
+    /// One entry per episode, in run order.
+    pub episodes: Vec<EpisodeReport>,
+    /// Aggregates.
+    pub summary: SuiteSummary,
+}
+
+impl SuiteReport {
+    /// Aggregate `episodes`.
+    pub fn new(episodes: Vec<EpisodeReport>) -> Self {
+        let n = episodes.len();
+        let d = n.max(1) as f64;
+        let summary = SuiteSummary {
+            episodes: n,
+            success_rate: episodes.iter().filter(|e| e.success).count() as f64 / d,
+            score: episodes.iter().map(|e| e.score).sum::<f64>() / d,
+            mean_steps: episodes.iter().map(|e| e.steps as f64).sum::<f64>() / d,
+            skill_failures: episodes.iter().map(|e| e.skill_failures).sum(),
+            invalid_calls: episodes.iter().map(|e| e.invalid_calls).sum(),
+            critic_rejections: episodes.iter().map(|e| e.critic_rejections).sum(),
+            replans: episodes.iter().map(|e| e.replans).sum(),
+            wall_time_s: episodes.iter().map(|e| e.wall_time_s).sum(),
+        };
+        Self { episodes, summary }
+    }
+}

@@ -1,0 +1,40 @@
+//! Errors of the command line, mapped to exit codes.
+
+/// A command failure: bad input (exit 2) or a runtime failure (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A file or argument that does not check; the message names file, field and reason.
+    #[error("{0}")]
+    Input(String),
+    /// Something failed while running.
+    #[error("{0:#}")]
+    Runtime(#[from] anyhow::Error),
+}
+
+impl CliError {
+    /// Process exit code.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Input(_) => 2,
+            CliError::Runtime(_) => 1,
+        }
+    }
+}
+
+impl From<clea_sim::scenario::ScenarioError> for CliError {
+    fn from(e: clea_sim::scenario::ScenarioError) -> Self {
+        CliError::Input(e.to_string())
+    }
+}
+
+impl From<clea_bus::BusError> for CliError {
+    fn from(e: clea_bus::BusError) -> Self {
+        CliError::Runtime(e.into())
+    }
+}
+
+impl From<clea_agent::AgentError> for CliError {
+    fn from(e: clea_agent::AgentError) -> Self {
+        CliError::Runtime(e.into())
+    }
+}

@@ -1,0 +1,34 @@
+//! The per-episode table and the summary line printed by `clea sim`.
+
+use clea_agent::report::SuiteReport;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+
+/// Render `report` as a table plus a summary line.
+pub fn render(report: &SuiteReport) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header([
+        "scenario", "success", "score", "steps", "fail", "invalid", "rejected", "replans",
+        "perturb", "reason",
+    ]);
+    for e in &report.episodes {
+        t.add_row([
+            e.scenario.clone(),
+            if e.success { "yes" } else { "NO" }.to_string(),
+            format!("{:.2}", e.score),
+            e.steps.to_string(),
+            e.skill_failures.to_string(),
+            e.invalid_calls.to_string(),
+            e.critic_rejections.to_string(),
+            e.replans.to_string(),
+            e.perturbations.to_string(),
+            e.reason.clone(),
+        ]);
+    }
+    let s = &report.summary;
+    let ok = report.episodes.iter().filter(|e| e.success).count();
+    format!(
+        "{t}\nsuccess rate {:.3} ({ok}/{}), average score {:.3}, mean steps {:.1}, wall time {:.3} s\n",
+        s.success_rate, s.episodes, s.score, s.mean_steps, s.wall_time_s
+    )
+}
