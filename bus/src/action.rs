@@ -525,22 +525,31 @@ impl GoalHandle {
             }
         };
         tokio::pin!(deadline);
+        let deliver = |s: &zenoh::sample::Sample, on_feedback: &mut dyn FnMut(SkillFeedback)| {
+            if let Ok(f) = decode::<SkillFeedback>(&fb_key, &s.payload().to_bytes()) {
+                if f.goal_id == self.goal_id {
+                    on_feedback(f);
+                }
+            }
+        };
         loop {
+            // Biased: feedback that arrived before the result is delivered first, and a result
+            // that arrived wins over the server's liveliness token going away.
             tokio::select! {
+                biased;
+                s = self.feedback.recv_async() => {
+                    if let Ok(s) = s {
+                        deliver(&s, &mut on_feedback);
+                    }
+                }
                 s = self.result.recv_async() => {
                     let Ok(s) = s else { return lost(&self.robot, &self.skill, "session closed") };
                     if let Ok(r) = decode::<SkillResult>(&res_key, &s.payload().to_bytes()) {
                         if r.goal_id == self.goal_id {
-                            return r.outcome;
-                        }
-                    }
-                }
-                s = self.feedback.recv_async() => {
-                    if let Ok(s) = s {
-                        if let Ok(f) = decode::<SkillFeedback>(&fb_key, &s.payload().to_bytes()) {
-                            if f.goal_id == self.goal_id {
-                                on_feedback(f);
+                            while let Ok(Some(s)) = self.feedback.try_recv() {
+                                deliver(&s, &mut on_feedback);
                             }
+                            return r.outcome;
                         }
                     }
                 }

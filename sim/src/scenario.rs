@@ -19,12 +19,13 @@
 //! perturbations:                               # each fires once
 //!   - at_step: 3                               # after the 3rd skill (0: before the first)
 //!     do: { move_object: { object: apple, to: sink } }
-//!   - when: holding(robot_1, apple)            # after the first step at which this holds
+//!   - when: holding(robot_1, apple)            # at reset or after the first step at which it holds
 //!     do: { fail_next_skill: { robot: robot_1, reason: the apple slipped } }
 //! reference_plan:                              # an action list that solves the unperturbed task
 //!   - go_to(robot_1, in_front_of_refrigerator)
 //! ```
-//! Perturbation effects: `move_object {object, to}`, `remove_object {object}`,
+//! Perturbations are checked in file order after each step (and at reset); one enabled by an
+//! earlier one in the same pass fires in that pass. Perturbation effects: `move_object {object, to}`, `remove_object {object}`,
 //! `set_open {receptacle, open}`, `fail_next_skill {robot, reason}`. Conditions (`when`):
 //! `at(robot, point)`, `holding(robot, object)`, `in|on(object, receptacle)`, `open(x)`,
 //! `closed(x)`, `roasted(object)`.
@@ -637,7 +638,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             "must be at least 1".into(),
         ));
     }
-    if !(raw.budgets.max_wall_time_s > 0.0) {
+    if raw.budgets.max_wall_time_s.is_nan() || raw.budgets.max_wall_time_s <= 0.0 {
         return Err(fail(
             "budgets.max_wall_time_s".into(),
             "must be > 0 s".into(),
@@ -652,7 +653,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             ),
         ));
     }
-    if !(raw.skill_duration_s >= 0.0 && raw.skill_duration_s.is_finite()) {
+    if !raw.skill_duration_s.is_finite() || raw.skill_duration_s < 0.0 {
         return Err(fail(
             "skill_duration_s".into(),
             "must be a finite time >= 0 s".into(),
@@ -751,6 +752,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
                     validate(&call, &world)
                         .map_err(|e| fail(format!("reference_plan[{i}]"), e.to_string()))?,
                 );
+            }
+            if plan.is_empty() {
+                return Err(fail(
+                    "reference_plan".into(),
+                    "an empty reference plan solves nothing".into(),
+                ));
             }
             Some(plan)
         }

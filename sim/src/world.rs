@@ -35,8 +35,10 @@ pub struct SimWorld {
 impl SimWorld {
     /// Reset to the scenario's initial state with `seed`; perturbations at step 0 fire now.
     pub fn new(scenario: &Scenario, seed: u64) -> Self {
-        let mut state = WorldState::default();
-        state.robot_place = scenario.robot_places.clone();
+        let mut state = WorldState {
+            robot_place: scenario.robot_places.clone(),
+            ..Default::default()
+        };
         for (o, r) in &scenario.object_places {
             state.location.insert(o.clone(), Location::In(r.clone()));
         }
@@ -123,17 +125,12 @@ impl SimWorld {
             action: action.to_string(),
             outcome: outcome.clone(),
         });
-        for object in self.state.settle(&self.scenario.world) {
-            self.events.push(EpisodeEvent::Roasted {
-                step: self.step,
-                object,
-            });
-        }
-        self.fire_due();
+        self.end_of_step();
         outcome
     }
 
-    /// Count a step that did not complete (canceled or interrupted): nothing changes.
+    /// Count a step that did not complete (canceled or interrupted): the skill changes nothing,
+    /// but time passes as in any step (the oven still heats, perturbations still fire).
     pub fn interrupted(&mut self, action: &Action, outcome: SkillOutcome) {
         self.step += 1;
         self.skill_failures += 1;
@@ -142,6 +139,17 @@ impl SimWorld {
             action: action.to_string(),
             outcome,
         });
+        self.end_of_step();
+    }
+
+    /// Heating dynamics, then the perturbations that are due.
+    fn end_of_step(&mut self) {
+        for object in self.state.settle(&self.scenario.world) {
+            self.events.push(EpisodeEvent::Roasted {
+                step: self.step,
+                object,
+            });
+        }
         self.fire_due();
     }
 
