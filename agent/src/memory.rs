@@ -6,10 +6,10 @@
 //! from there (its place becomes unknown), so a person moving things is noticed.
 
 use clea_bus::msg::{
-    Belief, BeliefContainer, BeliefObject, BeliefRobot, RobotObservation, SkillOutcome,
-    WorldVocabulary,
+    Belief, BeliefContainer, BeliefObject, BeliefRobot, RobotObservation, SearchedReceptacle,
+    SkillOutcome, WorldVocabulary,
 };
-use clea_skills::{Goal, Location, WorldState};
+use clea_skills::{Action, Check, Goal, Location, WorldState};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
 
@@ -36,8 +36,8 @@ pub struct BeliefState {
     pub seen_at: BTreeMap<String, u32>,
     /// Navigation points visited.
     pub visited: BTreeSet<String>,
-    /// Receptacles whose contents have been seen at least once.
-    pub searched: BTreeSet<String>,
+    /// Receptacles whose contents have been seen, with the step they were last seen at.
+    pub searched: BTreeMap<String, u32>,
     /// Newest step merged.
     pub step: u32,
     /// Newest step merged per robot: older observations arriving late are ignored.
@@ -63,7 +63,7 @@ impl BeliefState {
             state: WorldState::default(),
             seen_at: BTreeMap::new(),
             visited: BTreeSet::new(),
-            searched: BTreeSet::new(),
+            searched: BTreeMap::new(),
             step: 0,
             last_step: BTreeMap::new(),
             history: VecDeque::new(),
@@ -95,6 +95,26 @@ impl BeliefState {
             last.action = Some(action);
             last.feedback = Some(outcome);
         }
+    }
+
+    /// Predict the effects of `action` that just succeeded (and the end-of-step dynamics, such
+    /// as roasting in the closed oven), so that the observation that follows is compared with
+    /// the prediction and only surprises count as contradictions.
+    pub fn predict(&mut self, action: &Action) {
+        if self.state.check(&self.vocab, action) != Check::Holds {
+            // The belief lacked a fact the robot had; apply what the action certainly did.
+            tracing::debug!(%action, "prediction from an incomplete belief");
+        }
+        self.state.apply(action);
+        self.state.settle(&self.vocab);
+    }
+
+    /// Seed the belief with locations the task states (e.g. "the tea in the refrigerator").
+    pub fn assume(&mut self, object: &str, receptacle: &str) {
+        self.state
+            .location
+            .entry(object.to_string())
+            .or_insert_with(|| Location::In(receptacle.to_string()));
     }
 
     /// Merge one robot's observation; newer facts override older ones.
@@ -156,7 +176,11 @@ impl BeliefState {
             if !view.contents_visible {
                 continue;
             }
-            if self.searched.insert(view.receptacle.clone()) {
+            if self
+                .searched
+                .insert(view.receptacle.clone(), step)
+                .is_none()
+            {
                 report.learned = true;
             }
             let here = Location::In(view.receptacle.clone());
@@ -217,7 +241,7 @@ impl BeliefState {
                 .map(|r| BeliefContainer {
                     receptacle: r.name.clone(),
                     open: self.state.open.get(&r.name).copied(),
-                    searched: self.searched.contains(&r.name),
+                    searched: self.searched.contains_key(&r.name),
                 })
                 .collect(),
             robots: self
@@ -231,6 +255,15 @@ impl BeliefState {
                 })
                 .collect(),
             visited: self.visited.iter().cloned().collect(),
+            searched: self
+                .searched
+                .iter()
+                .map(|(r, s)| SearchedReceptacle {
+                    receptacle: r.clone(),
+                    step: *s,
+                })
+                .collect(),
+            contradictions: Vec::new(),
             goals_holding: goals
                 .iter()
                 .filter(|g| g.holds(&self.state, &believed) == Some(true))

@@ -538,9 +538,8 @@ impl GoalHandle {
             tokio::select! {
                 biased;
                 s = self.feedback.recv_async() => {
-                    if let Ok(s) = s {
-                        deliver(&s, &mut on_feedback);
-                    }
+                    let Ok(s) = s else { return lost(&self.robot, &self.skill, "session closed") };
+                    deliver(&s, &mut on_feedback);
                 }
                 s = self.result.recv_async() => {
                     let Ok(s) = s else { return lost(&self.robot, &self.skill, "session closed") };

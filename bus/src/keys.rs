@@ -87,6 +87,22 @@ impl Keys {
         format!("clea/{}/episode/event", self.ns)
     }
 
+    /// `clea/<ns>/action`: executed actions with their outcome.
+    pub fn action(&self) -> String {
+        format!("clea/{}/action", self.ns)
+    }
+
+    /// `clea/<ns>/episode/transition`: episode controller transitions.
+    pub fn transition(&self) -> String {
+        format!("clea/{}/episode/transition", self.ns)
+    }
+
+    /// `clea/<ns>/agent/<module>` (queryable): request/reply of one agent module
+    /// (`observer`, `memory`, `planner`, `critic`, `executor`).
+    pub fn agent(&self, module: &str) -> String {
+        format!("clea/{}/agent/{module}", self.ns)
+    }
+
     /// `clea/<ns>/sim/episode/start` (queryable): reset the world, reply with the task.
     pub fn sim_start(&self) -> String {
         format!("clea/{}/sim/episode/start", self.ns)

@@ -165,6 +165,10 @@ pub struct TaskSpec {
     pub goals: Vec<String>,
     /// The world's names and capabilities.
     pub vocabulary: WorldVocabulary,
+    /// Object locations the instruction states (object → receptacle), known before any
+    /// observation; the belief starts from them.
+    #[serde(default)]
+    pub known_locations: BTreeMap<String, String>,
     /// Step budget of the episode (skill executions).
     pub max_steps: u32,
     /// Wall-time budget of the episode, s.
@@ -275,8 +279,24 @@ pub struct Belief {
     pub visited: Vec<String>,
     /// Goal predicates that hold according to the belief.
     pub goals_holding: Vec<String>,
+    /// When each receptacle's contents were last seen (receptacles never seen are absent).
+    #[serde(default)]
+    pub searched: Vec<SearchedReceptacle>,
+    /// Facts the newest observation overturned (beyond what the last action predicted), e.g.
+    /// `apple is no longer in refrigerator`. Non-empty means the world changed by itself.
+    #[serde(default)]
+    pub contradictions: Vec<String>,
     /// Text rendering for model-backed modules.
     pub text: String,
+}
+
+/// When a receptacle's contents were last seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SearchedReceptacle {
+    /// Receptacle.
+    pub receptacle: String,
+    /// Step of the observation.
+    pub step: u32,
 }
 
 /// Planner output: a subgoal and 1–5 skill calls, or the declaration that the task is done.
@@ -512,4 +532,100 @@ pub struct EpisodeStart {
     pub task: TaskSpec,
     /// Initial observations, one per robot.
     pub observations: Vec<RobotObservation>,
+}
+
+/// Request to the observer: build `o_t` from the robots' newest observations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ObserveRequest {
+    /// Episode step.
+    pub step: u32,
+    /// Observations the controller already holds (e.g. from the episode start); the observer
+    /// merges them with those it received on the bus, newest per robot.
+    #[serde(default)]
+    pub robots: Vec<RobotObservation>,
+}
+
+/// Request to the memory: merge an observation (and the action that led to it) into the belief.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MemoryRequest {
+    /// Present on the first request of an episode: reset the memory for this task.
+    #[serde(default)]
+    pub reset: Option<TaskSpec>,
+    /// The new observation `o_t`.
+    pub observation: Observation,
+    /// The action executed before it, if any.
+    #[serde(default)]
+    pub action: Option<SkillCall>,
+    /// Its outcome (the feedback `f`).
+    #[serde(default)]
+    pub outcome: Option<SkillOutcome>,
+}
+
+/// Request to the planner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PlanRequest {
+    /// The task.
+    pub task: TaskSpec,
+    /// Belief `b_t`.
+    pub belief: Belief,
+    /// Observation `o_t`.
+    pub observation: Observation,
+    /// Feedback since the last plan: critic verdicts, skill failures, validation errors.
+    #[serde(default)]
+    pub feedback: Vec<String>,
+    /// The subgoal to keep (the critic rejected an action of it), if any.
+    #[serde(default)]
+    pub subgoal: Option<String>,
+    /// Most actions the plan may hold (CLEA: 1–5; open-loop: the step budget).
+    pub max_actions: u32,
+}
+
+/// Request to the critic: judge one action, or (no action) the planner's claim that the task is
+/// done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CritiqueRequest {
+    /// The task.
+    pub task: TaskSpec,
+    /// Belief `b_t`.
+    pub belief: Belief,
+    /// Observation `o_t`.
+    pub observation: Observation,
+    /// The proposed action; `None` asks whether the task is done.
+    pub action: Option<SkillCall>,
+    /// The subgoal the action serves.
+    #[serde(default)]
+    pub subgoal: String,
+}
+
+/// Request to the executor: run one validated skill call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExecuteRequest {
+    /// Episode step the action is for (1-based).
+    pub step: u32,
+    /// The call (validated by the controller; the robot validates again).
+    pub call: SkillCall,
+}
+
+/// An executed action and its feedback (`a_t`, `f_t`), published on `clea/<ns>/action`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ActionRecord {
+    /// Step (1-based).
+    pub step: u32,
+    /// The call.
+    pub call: SkillCall,
+    /// How it ended.
+    pub outcome: SkillOutcome,
+    /// Whether a robot accepted the goal.
+    pub accepted: bool,
+}
+
+/// A transition of the episode controller, published on `clea/<ns>/episode/transition`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Transition {
+    /// Episode step.
+    pub step: u32,
+    /// Source state.
+    pub from: String,
+    /// Target state.
+    pub to: String,
 }

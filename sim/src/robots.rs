@@ -161,6 +161,7 @@ pub fn task_spec(w: &SimWorld) -> TaskSpec {
         instruction: s.instruction.clone(),
         goals: s.goals.iter().map(|g| g.to_string()).collect(),
         vocabulary: s.world.clone(),
+        known_locations: s.known.clone(),
         max_steps: s.budgets.max_steps,
         max_wall_time_s: s.budgets.max_wall_time_s,
         seed: w.seed(),

@@ -13,6 +13,7 @@
 //! task:
 //!   instruction: Find the apple, roast it and put it on the table.
 //!   goal: ["roasted(apple)", "on(apple, table)"]  # quote terms inside [..]; on/in, roasted, found
+//!   known: { apple: refrigerator }             # optional: placements the instruction states
 //! budgets: { max_steps: 60, max_wall_time_s: 30 }
 //! noise: { grasp_failure_rate: 0.0 }           # seeded: pick_from fails with this probability
 //! skill_duration_s: 0.0                        # simulated time per skill (cancel works during it)
@@ -106,6 +107,8 @@ struct RawInitial {
 struct RawTask {
     instruction: String,
     goal: Vec<String>,
+    #[serde(default)]
+    known: BTreeMap<String, String>,
 }
 
 /// Episode budgets.
@@ -265,6 +268,8 @@ pub struct Scenario {
     pub instruction: String,
     /// Goal predicates.
     pub goals: Vec<Goal>,
+    /// Object locations the instruction states (object → receptacle).
+    pub known: BTreeMap<String, String>,
     /// Budgets.
     pub budgets: Budgets,
     /// Noise.
@@ -631,6 +636,19 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         }
         goals.push(goal);
     }
+    for (object, place) in &raw.task.known {
+        let field = format!("task.known.{object}");
+        match raw.initial.objects.get(object) {
+            None => return Err(fail(field, format!("unknown object {object:?}"))),
+            Some(p) if p != place => {
+                return Err(fail(
+                    field,
+                    format!("the task states {place} but initial.objects places it in {p}"),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
     // Budgets, noise, timing.
     if raw.budgets.max_steps == 0 {
         return Err(fail(
@@ -774,6 +792,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         open,
         instruction: raw.task.instruction,
         goals,
+        known: raw.task.known,
         budgets: raw.budgets,
         noise: raw.noise,
         skill_duration_s: raw.skill_duration_s,
