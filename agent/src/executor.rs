@@ -2,7 +2,7 @@
 //! the observations that follow (CLEA: "observation is automatic after every skill").
 
 use clea_bus::action::{ActionError, GoalOptions, SkillClient};
-use clea_bus::msg::{RobotObservation, SkillFeedback, SkillOutcome};
+use clea_bus::msg::{RobotObservation, SkillCall, SkillFeedback, SkillOutcome};
 use clea_bus::{Bus, BusError, Subscription};
 use clea_skills::Action;
 use std::time::Duration;
@@ -53,12 +53,17 @@ impl Executor {
 
     /// Execute `action` and wait for its result and the observations that follow it.
     pub async fn execute(&self, action: &Action) -> StepResult {
+        self.execute_call(&action.to_call()).await
+    }
+
+    /// Execute a call (validated by the caller; the robot validates again).
+    pub async fn execute_call(&self, call: &SkillCall) -> StepResult {
         let stale = self.drain_observations();
         if !stale.is_empty() {
             tracing::debug!(n = stale.len(), "observations before the goal");
         }
         let mut feedback = Vec::new();
-        let handle = match self.client.send_goal(&action.to_call(), self.options).await {
+        let handle = match self.client.send_goal(call, self.options).await {
             Ok(h) => h,
             Err(e) => {
                 let reason = match e {

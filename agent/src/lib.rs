@@ -1,15 +1,27 @@
 //! # clea-agent: the CLEA agent
 //!
+//! - [`modules`]: one trait per CLEA role (observer, summarizer, planner, critic).
+//! - [`symbolic`]: the embedded default backends (structured observer, belief merge, search
+//!   planner, rule critic).
 //! - [`memory`]: history buffer and symbolic belief `b_t`.
+//! - [`belief`]: a belief message read back as facts.
 //! - [`executor`]: sends validated actions as skill goals; collects feedback and observations.
-//! - [`openloop`]: the open-loop baseline (a fixed action list executed blindly).
+//! - [`openloop`]: a fixed action list executed blindly (the reference-plan baseline).
 //! - [`report`]: episode and suite reports.
 #![deny(missing_docs)]
 
+pub mod actors;
+pub mod belief;
+// statig generates `State` and `Superstate` without docs; the states are documented on their handlers.
+#[allow(missing_docs)]
+pub mod controller;
+pub mod episode;
 pub mod executor;
 pub mod memory;
+pub mod modules;
 pub mod openloop;
 pub mod report;
+pub mod symbolic;
 
 /// Errors of the agent.
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,7 @@ pub mod action;
 pub mod episode;
 pub mod keys;
 pub mod msg;
+pub mod record;
 pub mod session;
 
 pub use keys::{Keys, SkillPart};

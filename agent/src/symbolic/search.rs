@@ -10,7 +10,7 @@
 //! goals already reached intact.
 
 use clea_bus::msg::WorldVocabulary;
-use clea_skills::pool::{Literal, Predicate, SkillName};
+use clea_skills::pool::{Literal, Predicate};
 use clea_skills::{Action, Location, WorldState};
 use std::collections::{HashMap, VecDeque};
 
@@ -113,7 +113,12 @@ impl Problem {
             near: vocab
                 .receptacles
                 .iter()
-                .map(|r| r.near.as_deref().and_then(|n| index(&nav, n)).unwrap_or(NOWHERE))
+                .map(|r| {
+                    r.near
+                        .as_deref()
+                        .and_then(|n| index(&nav, n))
+                        .unwrap_or(NOWHERE)
+                })
                 .collect(),
             openable: vocab
                 .receptacles
@@ -288,7 +293,10 @@ impl Problem {
             Predicate::Holding => n.loc[l.b as usize] == self.held(l.a),
             Predicate::HandFree => {
                 let held = self.held(l.a);
-                let count = n.loc[..self.movable.len()].iter().filter(|x| **x == held).count();
+                let count = n.loc[..self.movable.len()]
+                    .iter()
+                    .filter(|x| **x == held)
+                    .count();
                 count < self.carry[l.a as usize] as usize
             }
         };
@@ -415,29 +423,79 @@ mod tests {
             heats,
         };
         let v = WorldVocabulary {
-            navigation_points: ["in_front_of_table", "in_front_of_refrigerator", "in_front_of_oven", "in_front_of_sink"]
-                .map(String::from)
-                .to_vec(),
+            navigation_points: [
+                "in_front_of_table",
+                "in_front_of_refrigerator",
+                "in_front_of_oven",
+                "in_front_of_sink",
+            ]
+            .map(String::from)
+            .to_vec(),
             receptacles: vec![
-                rec("table", ReceptacleKind::Surface, false, Some("in_front_of_table"), false),
-                rec("refrigerator", ReceptacleKind::Container, true, Some("in_front_of_refrigerator"), false),
-                rec("oven", ReceptacleKind::Container, true, Some("in_front_of_oven"), true),
-                rec("sink", ReceptacleKind::Basin, false, Some("in_front_of_sink"), false),
+                rec(
+                    "table",
+                    ReceptacleKind::Surface,
+                    false,
+                    Some("in_front_of_table"),
+                    false,
+                ),
+                rec(
+                    "refrigerator",
+                    ReceptacleKind::Container,
+                    true,
+                    Some("in_front_of_refrigerator"),
+                    false,
+                ),
+                rec(
+                    "oven",
+                    ReceptacleKind::Container,
+                    true,
+                    Some("in_front_of_oven"),
+                    true,
+                ),
+                rec(
+                    "sink",
+                    ReceptacleKind::Basin,
+                    false,
+                    Some("in_front_of_sink"),
+                    false,
+                ),
                 rec("drawer_top", ReceptacleKind::Container, true, None, false),
-                rec("drawer_middle", ReceptacleKind::Container, true, None, false),
+                rec(
+                    "drawer_middle",
+                    ReceptacleKind::Container,
+                    true,
+                    None,
+                    false,
+                ),
                 rec("trash_can", ReceptacleKind::Bin, false, None, false),
             ],
-            objects: ["bottle_of_tea", "hamburger", "apple", "orange", "vitamin_pills", "green_medication"]
-                .map(String::from)
-                .to_vec(),
+            objects: [
+                "bottle_of_tea",
+                "hamburger",
+                "apple",
+                "orange",
+                "vitamin_pills",
+                "green_medication",
+            ]
+            .map(String::from)
+            .to_vec(),
             robots: vec![
-                RobotInfo { name: "robot_1".into(), mobile: true, arms: 2, carry: 1, reach: vec![] },
+                RobotInfo {
+                    name: "robot_1".into(),
+                    mobile: true,
+                    arms: 2,
+                    carry: 1,
+                    reach: vec![],
+                },
                 RobotInfo {
                     name: "robot_2".into(),
                     mobile: false,
                     arms: 1,
                     carry: 1,
-                    reach: ["table", "drawer_top", "drawer_middle", "trash_can"].map(String::from).to_vec(),
+                    reach: ["table", "drawer_top", "drawer_middle", "trash_can"]
+                        .map(String::from)
+                        .to_vec(),
                 },
             ],
         };
@@ -449,9 +507,12 @@ mod tests {
 
     fn start() -> WorldState {
         let mut s = WorldState::default();
-        s.robot_place.insert("robot_1".into(), "in_front_of_table".into());
-        s.location.insert("apple".into(), Location::In("drawer_middle".into()));
-        s.location.insert("hamburger".into(), Location::In("table".into()));
+        s.robot_place
+            .insert("robot_1".into(), "in_front_of_table".into());
+        s.location
+            .insert("apple".into(), Location::In("drawer_middle".into()));
+        s.location
+            .insert("hamburger".into(), Location::In("table".into()));
         for r in ["refrigerator", "oven", "drawer_top", "drawer_middle"] {
             s.open.insert(r.into(), false);
         }
@@ -463,9 +524,16 @@ mod tests {
         let v = kitchen();
         let p = Problem::new(&v, vec!["apple".into()]).unwrap();
         let i = p.object("apple").unwrap();
-        let (oven, table) = (p.receptacle("oven").unwrap(), p.receptacle("table").unwrap());
+        let (oven, table) = (
+            p.receptacle("oven").unwrap(),
+            p.receptacle("table").unwrap(),
+        );
         let plan = p
-            .search(p.node(&start()), |n| p.is_roasted(n, i) && p.is_in(n, i, table), 30)
+            .search(
+                p.node(&start()),
+                |n| p.is_roasted(n, i) && p.is_in(n, i, table),
+                30,
+            )
             .unwrap();
         let text: Vec<String> = plan.iter().map(|a| a.to_string()).collect();
         assert_eq!(text[0], "open(robot_2, drawer_middle)");
@@ -492,9 +560,14 @@ mod tests {
                     let by_state = s.check(&v, &g.action) == Check::Holds;
                     assert_eq!(by_node, by_state, "{} at {s:?}", g.action);
                 }
-                let feasible: Vec<&Grounded> =
-                    p.actions.iter().filter(|g| g.pre.iter().all(|l| p.holds(&n, l))).collect();
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let feasible: Vec<&Grounded> = p
+                    .actions
+                    .iter()
+                    .filter(|g| g.pre.iter().all(|l| p.holds(&n, l)))
+                    .collect();
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let g = feasible[(seed >> 33) as usize % feasible.len()];
                 s.apply(&g.action);
                 s.settle(&v);

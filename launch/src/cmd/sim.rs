@@ -2,36 +2,61 @@
 
 use crate::error::CliError;
 use crate::table;
-use clap::Args;
+use clap::{Args, ValueEnum};
+use clea_agent::actors::{ActorKind, ActorSet};
+use clea_agent::controller::ControllerConfig;
+use clea_agent::episode::{run_episode, EpisodeOptions};
 use clea_agent::openloop::{run_action_list, OpenLoopOptions};
 use clea_agent::report::{EpisodeReport, SuiteReport};
+use clea_bus::record::{Recorder, RecorderOptions};
 use clea_bus::{Bus, BusConfig, Keys};
 use clea_sim::scenario::{self, Scenario};
 use clea_skills::Action;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
+}
 
 /// Run scenarios in simulation (robots and agent in one process), or serve the simulated robots.
 ///
-/// With `--plan` or `--reference-plan` a fixed action list runs open-loop (the paper's baseline).
-/// Prints one row per episode and the aggregate success rate and score.
+/// By default the closed-loop CLEA agent (observer, memory, planner, critic, executor with the
+/// symbolic backends) runs each scenario. With `--plan` or `--reference-plan` a fixed action list
+/// runs open-loop instead. Prints one row per episode and the aggregate success rate and score.
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Scenario file, or a folder of scenario files (*.yaml, run in name order).
     pub path: PathBuf,
     /// Execute this action list (YAML list of calls such as `go_to(robot_1, in_front_of_table)`)
-    /// open-loop.
-    #[arg(long, conflicts_with = "reference_plan")]
+    /// open-loop instead of running the agent.
+    #[arg(long, conflicts_with_all = ["reference_plan", "open_loop", "critic"])]
     pub plan: Option<PathBuf>,
-    /// Execute each scenario's own `reference_plan` open-loop.
-    #[arg(long)]
+    /// Execute each scenario's own `reference_plan` open-loop instead of running the agent.
+    #[arg(long, conflicts_with_all = ["open_loop", "critic"])]
     pub reference_plan: bool,
+    /// Use the critic (the ablation `--critic off` executes actions unchecked).
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    pub critic: OnOff,
+    /// Ablation: plan once from the first observation, then execute without feedback.
+    #[arg(long)]
+    pub open_loop: bool,
     /// Seed for every episode (default: each scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Print the report as one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Write one MCAP episode log per episode into this folder (`<scenario>-seed<N>.mcap`).
+    #[arg(long)]
+    pub log_dir: Option<PathBuf>,
     /// Only serve the simulated robots of one scenario on the bus, for an agent in another
     /// process; runs until interrupted (Ctrl-C).
     #[arg(long)]
@@ -46,6 +71,17 @@ pub struct SimArgs {
     /// Bus namespace (keys live under clea/<namespace>/).
     #[arg(long, default_value = clea_bus::session::DEFAULT_NAMESPACE)]
     pub namespace: String,
+    /// Deadline of each skill after acceptance, s (the executor cancels it then).
+    #[arg(long, default_value_t = 30.0)]
+    pub skill_timeout: f64,
+}
+
+/// What each episode runs.
+enum Mode {
+    /// A fixed action list, open-loop.
+    ActionList(Vec<Action>),
+    /// The closed-loop agent.
+    Agent(ControllerConfig),
 }
 
 /// Run `clea sim`.
@@ -60,33 +96,37 @@ pub async fn run(args: SimArgs) -> Result<(), CliError> {
     if args.serve {
         return serve(&args, &scenarios, &bus_config).await;
     }
+    if !(args.skill_timeout > 0.0 && args.skill_timeout.is_finite()) {
+        return Err(CliError::Input(format!(
+            "--skill-timeout: {} is not a positive time in s",
+            args.skill_timeout
+        )));
+    }
     // Resolve every action list before anything runs: bad input fails fast with exit code 2.
-    let mut plans: Vec<Vec<Action>> = Vec::new();
+    let mut modes: Vec<Mode> = Vec::new();
     for s in &scenarios {
-        let plan = match (&args.plan, args.reference_plan) {
-            (Some(p), _) => scenario::load_plan(p, &s.world)?,
-            (None, true) => s.reference_plan.clone().ok_or_else(|| {
+        modes.push(match (&args.plan, args.reference_plan) {
+            (Some(p), _) => Mode::ActionList(scenario::load_plan(p, &s.world)?),
+            (None, true) => Mode::ActionList(s.reference_plan.clone().ok_or_else(|| {
                 CliError::Input(format!(
                     "{}: reference_plan: scenario {} has none",
                     s.file.display(),
                     s.name
                 ))
-            })?,
-            (None, false) => return Err(CliError::Input(
-                "the closed-loop agent is not available yet: give --plan FILE or --reference-plan"
-                    .into(),
-            )),
-        };
-        plans.push(plan);
+            })?),
+            (None, false) => Mode::Agent(ControllerConfig {
+                critic: args.critic == OnOff::On,
+                open_loop: args.open_loop,
+                ..ControllerConfig::default()
+            }),
+        });
     }
     let bus = Bus::open(&bus_config).await?;
-    let remote = !args.connect.is_empty();
     let progress = progress_bar(scenarios.len(), args.json);
     let mut episodes: Vec<EpisodeReport> = Vec::new();
-    for (i, (s, plan)) in scenarios.iter().zip(&plans).enumerate() {
+    for (i, (s, mode)) in scenarios.iter().zip(&modes).enumerate() {
         progress.set_message(s.name.clone());
-        let report = run_one(&bus, i, s, plan, args.seed, remote).await?;
-        episodes.push(report);
+        episodes.push(run_one(&bus, &args, i, s, mode).await?);
         progress.inc(1);
     }
     progress.finish_and_clear();
@@ -116,27 +156,99 @@ fn progress_bar(n: usize, quiet: bool) -> ProgressBar {
 
 async fn run_one(
     bus: &Bus,
+    args: &SimArgs,
     index: usize,
     s: &Scenario,
-    plan: &[Action],
-    seed: Option<u64>,
-    remote: bool,
+    mode: &Mode,
 ) -> Result<EpisodeReport, CliError> {
-    let opts = OpenLoopOptions {
-        seed,
+    let remote = !args.connect.is_empty();
+    // Each in-process episode gets its own namespace, so nothing of one episode reaches the next.
+    let bus = if remote {
+        bus.clone()
+    } else {
+        Bus {
+            session: bus.session.clone(),
+            keys: Keys::new(&format!("{}-ep{index}", bus.keys.namespace()))?,
+        }
+    };
+    let _sim = if remote {
+        None
+    } else {
+        Some(clea_sim::robots::serve(&bus, s, args.seed).await?)
+    };
+    let seed = args.seed.unwrap_or(s.seed);
+    let recorder = match &args.log_dir {
+        Some(dir) => Some(start_recorder(&bus, dir, s, seed, mode).await?),
+        None => None,
+    };
+    let skill_timeout = Duration::from_secs_f64(args.skill_timeout);
+    let report = match mode {
+        Mode::ActionList(plan) => {
+            let opts = OpenLoopOptions {
+                seed: args.seed,
+                skill_timeout: Some(skill_timeout),
+                ..Default::default()
+            };
+            run_action_list(&bus, plan, opts).await?
+        }
+        Mode::Agent(config) => {
+            let _actors = ActorSet::symbolic(&bus, &ActorKind::ALL, 16, skill_timeout).await?;
+            let opts = EpisodeOptions {
+                seed: args.seed,
+                controller: *config,
+                skill_timeout,
+                ..Default::default()
+            };
+            run_episode(&bus, &opts).await?
+        }
+    };
+    if let Some(r) = recorder {
+        let stats = r.finish().await.map_err(anyhow::Error::from)?;
+        tracing::info!(path = %stats.path.display(), messages = stats.messages, "episode log written");
+    }
+    Ok(report)
+}
+
+async fn start_recorder(
+    bus: &Bus,
+    dir: &std::path::Path,
+    s: &Scenario,
+    seed: u64,
+    mode: &Mode,
+) -> Result<Recorder, CliError> {
+    let path = dir.join(format!("{}-seed{seed}.mcap", s.name));
+    let mut metadata = BTreeMap::from([
+        ("scenario".to_string(), s.name.clone()),
+        ("scenario_file".to_string(), s.file.display().to_string()),
+        ("seed".to_string(), seed.to_string()),
+        (
+            "clea_version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+    ]);
+    match mode {
+        Mode::ActionList(_) => {
+            metadata.insert("agent".into(), "action-list".into());
+        }
+        Mode::Agent(c) => {
+            metadata.insert("agent".into(), "clea".into());
+            metadata.insert("critic".into(), if c.critic { "on" } else { "off" }.into());
+            metadata.insert("open_loop".into(), c.open_loop.to_string());
+        }
+    }
+    let scenario_text = std::fs::read(&s.file).unwrap_or_default();
+    let opts = RecorderOptions {
+        metadata,
+        attachments: vec![(
+            "scenario.yaml".into(),
+            "application/yaml".into(),
+            scenario_text,
+        )],
         ..Default::default()
     };
-    if remote {
-        return Ok(run_action_list(bus, plan, opts).await?);
-    }
-    // Each in-process episode gets its own namespace, so nothing of one episode reaches the next.
-    let ns = format!("{}-ep{index}", bus.keys.namespace());
-    let episode_bus = Bus {
-        session: bus.session.clone(),
-        keys: Keys::new(&ns)?,
-    };
-    let _sim = clea_sim::robots::serve(&episode_bus, s, seed).await?;
-    Ok(run_action_list(&episode_bus, plan, opts).await?)
+    Recorder::start(bus, &path, opts)
+        .await
+        .map_err(|e| CliError::Runtime(e.into()))
 }
 
 async fn serve(args: &SimArgs, scenarios: &[Scenario], config: &BusConfig) -> Result<(), CliError> {

@@ -1,0 +1,405 @@
+//! The CLEA modules as actors on the bus.
+//!
+//! Each actor is a tokio task that owns one module and answers requests on its queryable
+//! `clea/<ns>/agent/<module>`; every answer is also published on the module's topic
+//! (`observation`, `belief`, `plan`, `verdict`, `action`) so the episode log and other tools see
+//! it. Actors talk only through bus messages, so any of them can run in another process.
+
+use crate::executor::Executor;
+use crate::modules::{Critic, ModuleError, Observer, Planner, Summarizer};
+use async_trait::async_trait;
+use clea_bus::msg::{
+    ActionRecord, Belief, CritiqueRequest, ExecuteRequest, MemoryRequest, Observation,
+    ObserveRequest, Plan, PlanRequest, RobotObservation, Verdict,
+};
+use clea_bus::{decode, encode, Bus, BusError, Subscription};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// The actors an agent process can run.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    /// Observer.
+    Observer,
+    /// Memory (summarizer).
+    Memory,
+    /// Planner.
+    Planner,
+    /// Critic.
+    Critic,
+    /// Executor.
+    Executor,
+}
+
+impl ActorKind {
+    /// Every module actor.
+    pub const ALL: [ActorKind; 5] = [
+        ActorKind::Observer,
+        ActorKind::Memory,
+        ActorKind::Planner,
+        ActorKind::Critic,
+        ActorKind::Executor,
+    ];
+
+    /// The name used in keys and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::Observer => "observer",
+            ActorKind::Memory => "memory",
+            ActorKind::Planner => "planner",
+            ActorKind::Critic => "critic",
+            ActorKind::Executor => "executor",
+        }
+    }
+}
+
+/// A module behind a queryable: one request type in, one reply type out.
+#[async_trait]
+trait Handler: Send + 'static {
+    type Req: DeserializeOwned + Send;
+    type Rep: Serialize + Send + Sync;
+    /// Step of the request, for the tracing span.
+    fn step(req: &Self::Req) -> u32;
+    async fn handle(&mut self, req: Self::Req) -> Result<Self::Rep, ModuleError>;
+}
+
+struct ObserverActor {
+    module: Box<dyn Observer>,
+    robots: Subscription<RobotObservation>,
+    latest: BTreeMap<String, RobotObservation>,
+}
+
+#[async_trait]
+impl Handler for ObserverActor {
+    type Req = ObserveRequest;
+    type Rep = Observation;
+    fn step(req: &ObserveRequest) -> u32 {
+        req.step
+    }
+    async fn handle(&mut self, req: ObserveRequest) -> Result<Observation, ModuleError> {
+        // Observations published before the request are already queued: take them all.
+        let incoming = std::iter::from_fn(|| self.robots.try_recv().map(|(_, o)| o));
+        for o in req.robots.into_iter().chain(incoming.collect::<Vec<_>>()) {
+            let newer = self
+                .latest
+                .get(&o.robot)
+                .is_none_or(|old| old.step <= o.step);
+            if newer {
+                self.latest.insert(o.robot.clone(), o);
+            }
+        }
+        // A new episode starts at step 0: forget robots of an older one.
+        if req.step == 0 {
+            self.latest.retain(|_, o| o.step == 0);
+        }
+        let robots: Vec<RobotObservation> = self.latest.values().cloned().collect();
+        self.module.observe(req.step, &robots).await
+    }
+}
+
+struct MemoryActor(Box<dyn Summarizer>);
+
+#[async_trait]
+impl Handler for MemoryActor {
+    type Req = MemoryRequest;
+    type Rep = Belief;
+    fn step(req: &MemoryRequest) -> u32 {
+        req.observation.step
+    }
+    async fn handle(&mut self, req: MemoryRequest) -> Result<Belief, ModuleError> {
+        self.0.summarize(&req).await
+    }
+}
+
+struct PlannerActor(Box<dyn Planner>);
+
+#[async_trait]
+impl Handler for PlannerActor {
+    type Req = PlanRequest;
+    type Rep = Plan;
+    fn step(req: &PlanRequest) -> u32 {
+        req.belief.step
+    }
+    async fn handle(&mut self, req: PlanRequest) -> Result<Plan, ModuleError> {
+        self.0.plan(&req).await
+    }
+}
+
+struct CriticActor(Box<dyn Critic>);
+
+#[async_trait]
+impl Handler for CriticActor {
+    type Req = CritiqueRequest;
+    type Rep = Verdict;
+    fn step(req: &CritiqueRequest) -> u32 {
+        req.belief.step
+    }
+    async fn handle(&mut self, req: CritiqueRequest) -> Result<Verdict, ModuleError> {
+        self.0.judge(&req).await
+    }
+}
+
+struct ExecutorActor(Executor);
+
+#[async_trait]
+impl Handler for ExecutorActor {
+    type Req = ExecuteRequest;
+    type Rep = ActionRecord;
+    fn step(req: &ExecuteRequest) -> u32 {
+        req.step
+    }
+    async fn handle(&mut self, req: ExecuteRequest) -> Result<ActionRecord, ModuleError> {
+        let r = self.0.execute_call(&req.call).await;
+        Ok(ActionRecord {
+            step: req.step,
+            call: req.call,
+            outcome: r.outcome,
+            accepted: r.accepted,
+        })
+    }
+}
+
+/// Running actors; dropping the set stops them.
+#[derive(Default)]
+pub struct ActorSet {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for ActorSet {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl ActorSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Run `module` as the observer actor.
+    ///
+    /// # Errors
+    /// [`BusError`] when the queryable or the robots' observation subscriber cannot be declared.
+    pub async fn observer(&mut self, bus: &Bus, module: Box<dyn Observer>) -> Result<(), BusError> {
+        let robots = bus.subscribe(&bus.keys.any_robot_observation()).await?;
+        let h = ObserverActor {
+            module,
+            robots,
+            latest: BTreeMap::new(),
+        };
+        self.spawn(bus, ActorKind::Observer, bus.keys.observation(), h)
+            .await
+    }
+
+    /// Run `module` as the memory actor.
+    ///
+    /// # Errors
+    /// [`BusError`] when the queryable cannot be declared.
+    pub async fn memory(&mut self, bus: &Bus, module: Box<dyn Summarizer>) -> Result<(), BusError> {
+        self.spawn(
+            bus,
+            ActorKind::Memory,
+            bus.keys.belief(),
+            MemoryActor(module),
+        )
+        .await
+    }
+
+    /// Run `module` as the planner actor.
+    ///
+    /// # Errors
+    /// [`BusError`] when the queryable cannot be declared.
+    pub async fn planner(&mut self, bus: &Bus, module: Box<dyn Planner>) -> Result<(), BusError> {
+        self.spawn(
+            bus,
+            ActorKind::Planner,
+            bus.keys.plan(),
+            PlannerActor(module),
+        )
+        .await
+    }
+
+    /// Run `module` as the critic actor.
+    ///
+    /// # Errors
+    /// [`BusError`] when the queryable cannot be declared.
+    pub async fn critic(&mut self, bus: &Bus, module: Box<dyn Critic>) -> Result<(), BusError> {
+        self.spawn(
+            bus,
+            ActorKind::Critic,
+            bus.keys.verdict(),
+            CriticActor(module),
+        )
+        .await
+    }
+
+    /// Run the executor actor; `skill_timeout` bounds each skill after acceptance.
+    ///
+    /// # Errors
+    /// [`BusError`] when the queryable or subscriber cannot be declared.
+    pub async fn executor(
+        &mut self,
+        bus: &Bus,
+        skill_timeout: Option<Duration>,
+    ) -> Result<(), BusError> {
+        let exec = Executor::new(bus, skill_timeout).await?;
+        self.spawn(
+            bus,
+            ActorKind::Executor,
+            bus.keys.action(),
+            ExecutorActor(exec),
+        )
+        .await
+    }
+
+    async fn spawn<H: Handler>(
+        &mut self,
+        bus: &Bus,
+        kind: ActorKind,
+        out_key: String,
+        mut handler: H,
+    ) -> Result<(), BusError> {
+        let key = bus.keys.agent(kind.as_str());
+        let q = bus
+            .session
+            .declare_queryable(key.clone())
+            .await
+            .map_err(BusError::zenoh)?;
+        let bus = bus.clone();
+        self.tasks.push(tokio::spawn(async move {
+            while let Ok(query) = q.recv_async().await {
+                let bytes = query
+                    .payload()
+                    .map(|p| p.to_bytes().to_vec())
+                    .unwrap_or_default();
+                let req = match decode::<H::Req>(&key, &bytes) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!(module = kind.as_str(), error = %e, "bad request");
+                        let _ = query.reply_err(encode(&e.to_string())).await;
+                        continue;
+                    }
+                };
+                let span =
+                    tracing::info_span!("module", module = kind.as_str(), step = H::step(&req));
+                let result = handler.handle(req).instrument(span).await;
+                match result {
+                    Ok(rep) => {
+                        if let Err(e) = bus.publish(&out_key, &rep).await {
+                            tracing::warn!(error = %e, "cannot publish module output");
+                        }
+                        let _ = query.reply(query.key_expr().clone(), encode(&rep)).await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(module = kind.as_str(), error = %e, "module failed");
+                        let _ = query.reply_err(encode(&e.to_string())).await;
+                    }
+                }
+            }
+        }));
+        Ok(())
+    }
+}
+
+/// Calls module actors (from the controller).
+#[derive(Clone)]
+pub struct ModuleClient {
+    bus: Bus,
+}
+
+/// Why a module call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallFailure {
+    /// No actor answered in time.
+    #[error("{0}: no answer in time (is the actor running?)")]
+    NoAnswer(&'static str),
+    /// The actor answered with an error.
+    #[error("{0}: {1}")]
+    Module(&'static str, String),
+    /// The reply did not decode.
+    #[error("{0}: {1}")]
+    Decode(&'static str, String),
+}
+
+impl ModuleClient {
+    /// A client on `bus`.
+    pub fn new(bus: &Bus) -> Self {
+        Self { bus: bus.clone() }
+    }
+
+    /// Send `req` to the `kind` actor and wait up to `timeout` for its reply.
+    ///
+    /// # Errors
+    /// [`CallFailure`] naming the module.
+    pub async fn call<Req: Serialize, Rep: DeserializeOwned>(
+        &self,
+        kind: ActorKind,
+        req: &Req,
+        timeout: Duration,
+    ) -> Result<Rep, CallFailure> {
+        let name = kind.as_str();
+        let key = self.bus.keys.agent(name);
+        let replies = self
+            .bus
+            .session
+            .get(key.clone())
+            .payload(encode(req))
+            .timeout(timeout)
+            .await
+            .map_err(|e| CallFailure::Module(name, e.to_string()))?;
+        let reply = replies
+            .recv_async()
+            .await
+            .map_err(|_| CallFailure::NoAnswer(name))?;
+        match reply.result() {
+            Ok(s) => decode(&key, &s.payload().to_bytes())
+                .map_err(|e| CallFailure::Decode(name, e.to_string())),
+            Err(e) => {
+                let text = e.payload().to_bytes();
+                let msg = serde_json::from_slice::<String>(&text)
+                    .unwrap_or_else(|_| String::from_utf8_lossy(&text).into_owned());
+                Err(CallFailure::Module(name, msg))
+            }
+        }
+    }
+}
+
+impl ActorSet {
+    /// Run the symbolic backends for `kinds` (the embedded default): structured observer,
+    /// symbolic summarizer with a `history`-entry buffer, search planner, rule critic, and the
+    /// executor with `skill_timeout`.
+    ///
+    /// # Errors
+    /// [`BusError`] when an actor cannot be declared.
+    pub async fn symbolic(
+        bus: &Bus,
+        kinds: &[ActorKind],
+        history: usize,
+        skill_timeout: Duration,
+    ) -> Result<Self, BusError> {
+        use crate::symbolic::{RuleCritic, SearchPlanner, StructuredObserver, SymbolicSummarizer};
+        let mut set = ActorSet::new();
+        for k in kinds {
+            match k {
+                ActorKind::Observer => set.observer(bus, Box::new(StructuredObserver)).await?,
+                ActorKind::Memory => {
+                    set.memory(bus, Box::new(SymbolicSummarizer::new(history)))
+                        .await?
+                }
+                ActorKind::Planner => set.planner(bus, Box::new(SearchPlanner)).await?,
+                ActorKind::Critic => set.critic(bus, Box::new(RuleCritic)).await?,
+                ActorKind::Executor => set.executor(bus, Some(skill_timeout)).await?,
+            }
+        }
+        Ok(set)
+    }
+}

@@ -1,0 +1,330 @@
+//! The episode driver: runs the [`crate::controller`] state machine, doing the bus I/O of the
+//! state it is in (a request to the observer, memory, planner, critic or executor actor) and
+//! feeding the outcome back as an event. Every transition is published on
+//! `clea/<ns>/episode/transition`; tracing spans `episode` > `step` > `module` time each part.
+
+use crate::actors::{ActorKind, CallFailure, ModuleClient};
+use crate::belief::BeliefView;
+use crate::controller::{is_terminal, CheckedPlan, Controller, ControllerConfig, Event, State};
+use crate::report::EpisodeReport;
+use crate::AgentError;
+use clea_bus::msg::{
+    ActionRecord, Belief, CritiqueRequest, EStop, EpisodeEnd, ExecuteRequest, MemoryRequest,
+    Observation, ObserveRequest, Plan, PlanRequest, TaskSpec, Transition, Verdict,
+};
+use clea_bus::{episode, Bus, Subscription};
+use clea_skills::validate;
+use statig::blocking::{IntoStateMachineExt as _, StateMachine};
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+/// Settings of one episode.
+#[derive(Debug, Clone, Copy)]
+pub struct EpisodeOptions {
+    /// Seed passed to the simulator (`None`: the scenario's).
+    pub seed: Option<u64>,
+    /// Controller settings and ablations.
+    pub controller: ControllerConfig,
+    /// Most time a module (observer, memory, planner, critic) may take per request.
+    pub module_timeout: Duration,
+    /// Most time a skill may take after acceptance (the executor cancels it then).
+    pub skill_timeout: Duration,
+    /// How long to wait for the simulator's episode service.
+    pub service_timeout: Duration,
+}
+
+impl Default for EpisodeOptions {
+    fn default() -> Self {
+        Self {
+            seed: None,
+            controller: ControllerConfig::default(),
+            module_timeout: Duration::from_secs(30),
+            skill_timeout: Duration::from_secs(30),
+            service_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Everything the driver keeps between states.
+struct Io {
+    modules: ModuleClient,
+    bus: Bus,
+    task: TaskSpec,
+    opts: EpisodeOptions,
+    initial: Vec<clea_bus::msg::RobotObservation>,
+    observation: Option<Observation>,
+    belief: Option<Belief>,
+    last: Option<ActionRecord>,
+    reset: bool,
+}
+
+/// Run one closed-loop episode against the robots and the simulator's episode service on `bus`,
+/// with the module actors already running there. Ends with the simulator's score.
+///
+/// # Errors
+/// [`AgentError::Bus`] when the simulator's episode service does not answer. Module and skill
+/// failures do not error: they end the episode cleanly, with the reason in the report.
+pub async fn run_episode(bus: &Bus, opts: &EpisodeOptions) -> Result<EpisodeReport, AgentError> {
+    let t0 = Instant::now();
+    let estop: Subscription<EStop> = bus.subscribe(&bus.keys.estop()).await?;
+    let start = episode::start(bus, opts.seed, opts.service_timeout).await?;
+    let task = start.task;
+    let span = tracing::info_span!("episode", scenario = %task.scenario, seed = task.seed);
+    let mut io = Io {
+        modules: ModuleClient::new(bus),
+        bus: bus.clone(),
+        task: task.clone(),
+        opts: *opts,
+        initial: start.observations,
+        observation: None,
+        belief: None,
+        last: None,
+        reset: true,
+    };
+    let mut sm = Controller::new(opts.controller).state_machine();
+    let wall = Duration::from_secs_f64(task.max_wall_time_s);
+    async {
+        sm.handle(&Event::Start);
+        let mut published = 0;
+        loop {
+            publish_transitions(&io, &sm, &mut published).await;
+            if is_terminal(sm.state()) {
+                break;
+            }
+            let event = if let Some(e) = engaged(&estop) {
+                Event::EStop(e.reason)
+            } else if t0.elapsed() > wall {
+                Event::BudgetExceeded(format!(
+                    "wall-time budget of {} s used up",
+                    task.max_wall_time_s
+                ))
+            } else {
+                let step = sm.counters.steps;
+                let span = tracing::info_span!("step", step, state = sm.state().name());
+                tokio::select! {
+                    biased;
+                    Some(e) = wait_engaged(&estop) => Event::EStop(e.reason),
+                    ev = io.act(&sm).instrument(span) => ev,
+                }
+            };
+            sm.handle(&event);
+        }
+    }
+    .instrument(span)
+    .await;
+    let (declared_done, mut reason) = match sm.state() {
+        State::Done {} => (true, "the planner declared the task done".to_string()),
+        State::Failed { reason } | State::Stopped { reason } => (false, reason.clone()),
+        s => (false, format!("ended in {}", s.name())),
+    };
+    let believed = io
+        .belief
+        .as_ref()
+        .map(|b| BeliefView::new(b, &task.vocabulary).believed_locations())
+        .unwrap_or_default();
+    let c = sm.counters;
+    let end = EpisodeEnd {
+        declared_done,
+        reason: reason.clone(),
+        believed_locations: believed,
+        invalid_calls: c.invalid_calls,
+    };
+    let score = episode::end(bus, &end, opts.service_timeout).await?;
+    if declared_done && !score.success {
+        reason = format!("declared done, but unmet: {}", score.goals_unmet.join(", "));
+    }
+    let mut report = EpisodeReport::new(
+        &task.scenario,
+        task.seed,
+        score,
+        reason,
+        t0.elapsed().as_secs_f64(),
+    );
+    report.critic_rejections = c.critic_rejections;
+    report.replans = c.replans;
+    Ok(report)
+}
+
+fn engaged(sub: &Subscription<EStop>) -> Option<EStop> {
+    std::iter::from_fn(|| sub.try_recv().map(|(_, e)| e)).find(|e| e.engaged)
+}
+
+async fn wait_engaged(sub: &Subscription<EStop>) -> Option<EStop> {
+    while let Some((_, e)) = sub.recv().await {
+        if e.engaged {
+            return Some(e);
+        }
+    }
+    std::future::pending().await
+}
+
+async fn publish_transitions(io: &Io, sm: &StateMachine<Controller>, published: &mut usize) {
+    for (from, to) in &sm.transitions[*published..] {
+        tracing::debug!(from, to, "transition");
+        let t = Transition {
+            step: sm.counters.steps,
+            from: from.to_string(),
+            to: to.to_string(),
+        };
+        if let Err(e) = io.bus.publish(&io.bus.keys.transition(), &t).await {
+            tracing::warn!(error = %e, "cannot publish transition");
+        }
+    }
+    *published = sm.transitions.len();
+}
+
+fn failed(e: CallFailure) -> Event {
+    Event::ModuleFailed(e.to_string())
+}
+
+impl Io {
+    /// Do the I/O of the state `sm` is in; return the event it produced.
+    async fn act(&mut self, sm: &StateMachine<Controller>) -> Event {
+        let t = self.opts.module_timeout;
+        let steps = sm.counters.steps;
+        match sm.state() {
+            State::Observing {} => {
+                let req = ObserveRequest {
+                    step: steps,
+                    robots: std::mem::take(&mut self.initial),
+                };
+                match self
+                    .modules
+                    .call::<_, Observation>(ActorKind::Observer, &req, t)
+                    .await
+                {
+                    Ok(o) => {
+                        self.observation = Some(o);
+                        Event::ObservationReady
+                    }
+                    Err(e) => failed(e),
+                }
+            }
+            State::Summarizing {} => {
+                let req = MemoryRequest {
+                    reset: self.reset.then(|| self.task.clone()),
+                    observation: self
+                        .observation
+                        .clone()
+                        .expect("observed before summarizing"),
+                    action: self.last.as_ref().map(|r| r.call.clone()),
+                    outcome: self.last.as_ref().map(|r| r.outcome.clone()),
+                };
+                match self
+                    .modules
+                    .call::<_, Belief>(ActorKind::Memory, &req, t)
+                    .await
+                {
+                    Ok(b) => {
+                        self.reset = false;
+                        let contradictions = b.contradictions.clone();
+                        self.belief = Some(b);
+                        Event::BeliefReady { contradictions }
+                    }
+                    Err(e) => failed(e),
+                }
+            }
+            State::Planning {} => {
+                let req = PlanRequest {
+                    task: self.task.clone(),
+                    belief: self.belief.clone().expect("belief before planning"),
+                    observation: self
+                        .observation
+                        .clone()
+                        .expect("observation before planning"),
+                    feedback: sm.feedback.clone(),
+                    subgoal: sm.subgoal.clone(),
+                    max_actions: if sm.config.open_loop {
+                        self.task.max_steps
+                    } else {
+                        5
+                    },
+                };
+                match self
+                    .modules
+                    .call::<_, Plan>(ActorKind::Planner, &req, t)
+                    .await
+                {
+                    Ok(p) => Event::PlanReady(self.check(&p)),
+                    Err(e) => failed(e),
+                }
+            }
+            State::Verifying {} | State::Critiquing {} => {
+                let req = CritiqueRequest {
+                    task: self.task.clone(),
+                    belief: self.belief.clone().expect("belief before critique"),
+                    observation: self
+                        .observation
+                        .clone()
+                        .expect("observation before critique"),
+                    action: sm.current.as_ref().map(|a| a.to_call()),
+                    subgoal: sm.subgoal.clone().unwrap_or_default(),
+                };
+                match self
+                    .modules
+                    .call::<_, Verdict>(ActorKind::Critic, &req, t)
+                    .await
+                {
+                    Ok(v) => Event::Verdict {
+                        feasible: v.feasible,
+                        feedback: v.feedback,
+                    },
+                    Err(e) => failed(e),
+                }
+            }
+            State::Executing {} => {
+                if steps >= self.task.max_steps {
+                    return Event::BudgetExceeded(format!(
+                        "step budget of {} used up",
+                        self.task.max_steps
+                    ));
+                }
+                let action = sm.current.as_ref().expect("executing has an action");
+                let req = ExecuteRequest {
+                    step: steps + 1,
+                    call: action.to_call(),
+                };
+                // The executor cancels the skill at `skill_timeout`; allow it time to answer.
+                let timeout = self.opts.skill_timeout + Duration::from_secs(10);
+                match self
+                    .modules
+                    .call::<_, ActionRecord>(ActorKind::Executor, &req, timeout)
+                    .await
+                {
+                    Ok(r) => {
+                        let ev = Event::SkillDone {
+                            success: r.outcome.is_success(),
+                            outcome: r.outcome.to_string(),
+                        };
+                        self.last = Some(r);
+                        ev
+                    }
+                    Err(e) => failed(e),
+                }
+            }
+            s => Event::ModuleFailed(format!("nothing to do in state {}", s.name())),
+        }
+    }
+
+    /// Validate every call of `plan` against the pool and the world: model text becomes an
+    /// action only here.
+    fn check(&self, plan: &Plan) -> CheckedPlan {
+        let mut actions = Vec::new();
+        let mut invalid = Vec::new();
+        for call in &plan.actions {
+            match validate(call, &self.task.vocabulary) {
+                Ok(a) => actions.push(a),
+                Err(e) => invalid.push(format!("{call}: {e}")),
+            }
+        }
+        if !invalid.is_empty() {
+            actions.clear();
+        }
+        CheckedPlan {
+            done: plan.done,
+            subgoal: plan.subgoal.clone(),
+            actions,
+            invalid,
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! One small trait per CLEA role (CLEA Sec. III), so symbolic and model-backed implementations
+//! plug in per module. Inputs and outputs are the bus messages; implementations own no transport
+//! (the actors in [`crate::actors`] put them on the bus), so each is unit-tested without zenoh.
+
+use async_trait::async_trait;
+use clea_bus::msg::{
+    Belief, CritiqueRequest, MemoryRequest, Observation, Plan, PlanRequest, RobotObservation,
+    Verdict,
+};
+
+/// Why a module could not produce its output. The controller ends the step cleanly with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModuleError {
+    /// The request lacked something the module needs (e.g. memory used before a reset).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The module cannot find an answer (e.g. no plan reaches the goal).
+    #[error("{0}")]
+    NoAnswer(String),
+    /// A backend (model endpoint) failed.
+    #[error("backend failed: {0}")]
+    Backend(String),
+}
+
+/// Observer: the robots' observations → the structured observation `o_t` with a text rendering.
+#[async_trait]
+pub trait Observer: Send {
+    /// Build `o_t` for `step` from the newest observation of each robot.
+    async fn observe(
+        &mut self,
+        step: u32,
+        robots: &[RobotObservation],
+    ) -> Result<Observation, ModuleError>;
+}
+
+/// Memory (history buffer + summarizer): `(o_t, a, f)` → belief `b_t`.
+#[async_trait]
+pub trait Summarizer: Send {
+    /// Merge the request into the memory and return the new belief.
+    async fn summarize(&mut self, req: &MemoryRequest) -> Result<Belief, ModuleError>;
+}
+
+/// Planner: belief, observation, task and feedback → a subgoal and 1–5 skill calls, or done.
+#[async_trait]
+pub trait Planner: Send {
+    /// Make a plan. Its calls are untrusted until the controller validates them.
+    async fn plan(&mut self, req: &PlanRequest) -> Result<Plan, ModuleError>;
+}
+
+/// Critic: is this action feasible now (or, with no action, is the task done)?
+#[async_trait]
+pub trait Critic: Send {
+    /// Judge the request's action, or the done claim when it has none.
+    async fn judge(&mut self, req: &CritiqueRequest) -> Result<Verdict, ModuleError>;
+}

@@ -1,0 +1,304 @@
+//! The episode recorder: every message under `clea/<ns>/**` into one MCAP file.
+//!
+//! Channels are key expressions; messages are the JSON payloads as they travelled, with the JSON
+//! Schema of their type (`jsonschema` schema encoding, `json` message encoding), so Foxglove and
+//! the official `mcap` tools open the file. A Metadata record (`clea.episode`) holds the scenario
+//! and seed; attachments hold the scenario file.
+//!
+//! Crash safety: the file is written append-only in uncompressed chunks straight to the file
+//! (no user-space buffer), and the open chunk is closed at least every
+//! [`RecorderOptions::flush_interval`]. A writer killed mid-episode leaves a file that readers
+//! stream up to its last complete chunk: a crash loses at most the open chunk.
+
+use crate::msg::{
+    ActionRecord, Belief, EStop, EpisodeEvent, Observation, Plan, RobotObservation, SkillFeedback,
+    SkillResult, Transition, Verdict,
+};
+use crate::{Bus, BusError};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::oneshot;
+
+/// Errors of the recorder.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The file could not be created or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The MCAP writer failed.
+    #[error("{path}: mcap: {reason}")]
+    Mcap {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The subscriber could not be declared.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+/// Options of a recording.
+#[derive(Debug, Clone)]
+pub struct RecorderOptions {
+    /// Target size of a chunk, bytes.
+    pub chunk_size: u64,
+    /// Longest time a chunk stays open.
+    pub flush_interval: Duration,
+    /// Entries of the `clea.episode` Metadata record (scenario, seed, settings).
+    pub metadata: BTreeMap<String, String>,
+    /// Attachments: (name, media type, bytes), e.g. the scenario file.
+    pub attachments: Vec<(String, String, Vec<u8>)>,
+}
+
+impl Default for RecorderOptions {
+    fn default() -> Self {
+        Self {
+            chunk_size: 64 * 1024,
+            flush_interval: Duration::from_secs(1),
+            metadata: BTreeMap::new(),
+            attachments: Vec::new(),
+        }
+    }
+}
+
+/// What a finished recording holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordStats {
+    /// The file.
+    pub path: PathBuf,
+    /// Messages written.
+    pub messages: u64,
+    /// Channels (distinct keys).
+    pub channels: usize,
+}
+
+/// A running recording; [`Recorder::finish`] closes the file.
+pub struct Recorder {
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<RecordStats, RecordError>>,
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The message type name and JSON Schema for a key of namespace `ns`, if the key is one of the
+/// runtime's.
+pub fn schema_for_key(ns: &str, key: &str) -> Option<(&'static str, &'static str)> {
+    let rest = key
+        .strip_prefix("clea/")?
+        .strip_prefix(ns)?
+        .strip_prefix('/')?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    let name = match parts.as_slice() {
+        ["observation"] => "clea.Observation",
+        ["belief"] => "clea.Belief",
+        ["plan"] => "clea.Plan",
+        ["verdict"] => "clea.Verdict",
+        ["action"] => "clea.ActionRecord",
+        ["estop"] => "clea.EStop",
+        ["episode", "event"] => "clea.EpisodeEvent",
+        ["episode", "transition"] => "clea.Transition",
+        ["robot", _, "observation"] => "clea.RobotObservation",
+        ["robot", _, "skill", _, "feedback"] => "clea.SkillFeedback",
+        ["robot", _, "skill", _, "result"] => "clea.SkillResult",
+        _ => return None,
+    };
+    schemas().get(name).map(|s| (name, s.as_str()))
+}
+
+fn schemas() -> &'static BTreeMap<&'static str, String> {
+    static SCHEMAS: OnceLock<BTreeMap<&'static str, String>> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        fn s<T: schemars::JsonSchema>() -> String {
+            serde_json::to_string(&schemars::schema_for!(T)).expect("schemas serialize")
+        }
+        BTreeMap::from([
+            ("clea.Observation", s::<Observation>()),
+            ("clea.Belief", s::<Belief>()),
+            ("clea.Plan", s::<Plan>()),
+            ("clea.Verdict", s::<Verdict>()),
+            ("clea.ActionRecord", s::<ActionRecord>()),
+            ("clea.EStop", s::<EStop>()),
+            ("clea.EpisodeEvent", s::<EpisodeEvent>()),
+            ("clea.Transition", s::<Transition>()),
+            ("clea.RobotObservation", s::<RobotObservation>()),
+            ("clea.SkillFeedback", s::<SkillFeedback>()),
+            ("clea.SkillResult", s::<SkillResult>()),
+        ])
+    })
+}
+
+struct Sink {
+    path: PathBuf,
+    ns: String,
+    writer: mcap::Writer<File>,
+    channels: BTreeMap<String, u16>,
+    sequence: BTreeMap<u16, u32>,
+    messages: u64,
+}
+
+impl Sink {
+    fn err(&self, e: mcap::McapError) -> RecordError {
+        RecordError::Mcap {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    fn write(&mut self, key: &str, payload: &[u8]) -> Result<(), RecordError> {
+        let channel = match self.channels.get(key) {
+            Some(c) => *c,
+            None => {
+                let schema_id = match schema_for_key(&self.ns, key) {
+                    Some((name, schema)) => self
+                        .writer
+                        .add_schema(name, "jsonschema", schema.as_bytes())
+                        .map_err(|e| self.err(e))?,
+                    None => 0,
+                };
+                let c = self
+                    .writer
+                    .add_channel(schema_id, key, "json", &BTreeMap::new())
+                    .map_err(|e| self.err(e))?;
+                self.channels.insert(key.to_string(), c);
+                c
+            }
+        };
+        let seq = self.sequence.entry(channel).or_insert(0);
+        *seq += 1;
+        let t = now_ns();
+        let header = mcap::records::MessageHeader {
+            channel_id: channel,
+            sequence: *seq,
+            log_time: t,
+            publish_time: t,
+        };
+        self.writer
+            .write_to_known_channel(&header, payload)
+            .map_err(|e| self.err(e))?;
+        self.messages += 1;
+        Ok(())
+    }
+}
+
+impl Recorder {
+    /// Start recording every message of `bus`'s namespace into a new file at `path`.
+    ///
+    /// # Errors
+    /// [`RecordError::Io`] when the file cannot be created; [`RecordError::Mcap`] when the
+    /// header, metadata or attachments cannot be written; [`RecordError::Bus`] when the
+    /// subscriber cannot be declared.
+    pub async fn start(bus: &Bus, path: &Path, opts: RecorderOptions) -> Result<Self, RecordError> {
+        let io = |source| RecordError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let file = File::create(path).map_err(io)?;
+        let mcap_err = |e: mcap::McapError| RecordError::Mcap {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let mut writer = mcap::WriteOptions::new()
+            .profile("clea")
+            .library(concat!("clea-bus ", env!("CARGO_PKG_VERSION")))
+            .compression(None)
+            .chunk_size(Some(opts.chunk_size))
+            .create(file)
+            .map_err(mcap_err)?;
+        writer
+            .write_metadata(&mcap::records::Metadata {
+                name: "clea.episode".into(),
+                metadata: opts.metadata.clone(),
+            })
+            .map_err(mcap_err)?;
+        for (name, media_type, data) in &opts.attachments {
+            writer
+                .attach(&mcap::Attachment {
+                    log_time: now_ns(),
+                    create_time: now_ns(),
+                    name: name.clone(),
+                    media_type: media_type.clone(),
+                    data: Cow::Borrowed(data),
+                })
+                .map_err(mcap_err)?;
+        }
+        writer.flush().map_err(mcap_err)?;
+        let sub = bus
+            .session
+            .declare_subscriber(bus.keys.all())
+            .await
+            .map_err(BusError::zenoh)?;
+        let mut sink = Sink {
+            path: path.to_path_buf(),
+            ns: bus.keys.namespace().to_string(),
+            writer,
+            channels: BTreeMap::new(),
+            sequence: BTreeMap::new(),
+            messages: 0,
+        };
+        let (stop_tx, mut stop_rx) = oneshot::channel();
+        let interval = opts.flush_interval;
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    s = sub.recv_async() => match s {
+                        Ok(s) => sink.write(s.key_expr().as_str(), &s.payload().to_bytes())?,
+                        Err(_) => break,
+                    },
+                    _ = tick.tick() => sink.writer.flush().map_err(|e| sink.err(e))?,
+                    _ = &mut stop_rx => break,
+                }
+            }
+            // Everything published before `finish` is already queued: write it all.
+            while let Ok(Some(s)) = sub.try_recv() {
+                sink.write(s.key_expr().as_str(), &s.payload().to_bytes())?;
+            }
+            sink.writer.finish().map_err(|e| sink.err(e))?;
+            Ok(RecordStats {
+                path: sink.path.clone(),
+                messages: sink.messages,
+                channels: sink.channels.len(),
+            })
+        });
+        Ok(Self {
+            stop: Some(stop_tx),
+            task,
+        })
+    }
+
+    /// Write what is queued, the summary and the footer, and close the file.
+    ///
+    /// # Errors
+    /// The first [`RecordError`] the writer met.
+    pub async fn finish(mut self) -> Result<RecordStats, RecordError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match (&mut self.task).await {
+            Ok(r) => r,
+            Err(e) => Err(RecordError::Mcap {
+                path: PathBuf::new(),
+                reason: format!("recorder task ended abnormally: {e}"),
+            }),
+        }
+    }
+}
