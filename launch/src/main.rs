@@ -5,6 +5,7 @@
 
 mod cmd;
 mod error;
+mod launchfile;
 mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -32,13 +33,17 @@ enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     Sim(cmd::sim::SimArgs),
+    Run(cmd::run::RunArgs),
 }
 
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Span close events carry each span's busy and idle time: the per-step and per-module
+    // timings (episode > step > module).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -62,6 +67,7 @@ fn main() {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Sim(args) => cmd::sim::run(args).await,
+            Command::Run(args) => cmd::run::run(args).await,
         }
     });
     if let Err(e) = result {

@@ -1,0 +1,137 @@
+//! `clea run`: start the actors a launch file names; with a `controller:` section, run episodes.
+
+use crate::error::CliError;
+use crate::launchfile::{self, OnOffWord};
+use crate::table;
+use clap::Args;
+use clea_agent::actors::ActorSet;
+use clea_agent::controller::ControllerConfig;
+use clea_agent::episode::{run_episode, EpisodeOptions};
+use clea_agent::report::SuiteReport;
+use clea_bus::record::{Recorder, RecorderOptions};
+use clea_bus::Bus;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Start the actors a launch file names, joined to other processes over zenoh.
+///
+/// With a `controller:` section, runs its episodes against the simulator's episode service
+/// (`clea sim --serve`) and prints the table; without one, serves the actors until Ctrl-C.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Launch file (YAML), e.g. launch/files/sim-kitchen.yaml.
+    pub launch_file: PathBuf,
+    /// Print the report as one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run `clea run`.
+pub async fn run(args: RunArgs) -> Result<(), CliError> {
+    let lf = launchfile::load(&args.launch_file).map_err(CliError::Input)?;
+    let bus = Bus::open(&lf.bus).await?;
+    let skill_timeout = Duration::from_secs_f64(lf.agent.skill_timeout_s);
+    let _actors = ActorSet::symbolic(&bus, &lf.actors, lf.agent.history, skill_timeout).await?;
+    let Some(c) = &lf.controller else {
+        eprintln!(
+            "clea: running actors [{}] on clea/{}/; Ctrl-C stops",
+            lf.actors
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            lf.bus.namespace
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| CliError::Runtime(e.into()))?;
+        return Ok(());
+    };
+    wait_for_robots(&bus, Duration::from_secs_f64(lf.agent.wait_for_robots_s)).await?;
+    let opts = EpisodeOptions {
+        seed: c.seed,
+        controller: ControllerConfig {
+            critic: c.critic == OnOffWord::On,
+            open_loop: c.open_loop,
+            ..ControllerConfig::default()
+        },
+        module_timeout: Duration::from_secs_f64(lf.agent.module_timeout_s),
+        skill_timeout,
+        ..Default::default()
+    };
+    let mut episodes = Vec::new();
+    for i in 0..c.episodes {
+        let recorder = match &c.log_dir {
+            Some(dir) => {
+                let path = dir.join(format!("episode-{i}.mcap.part"));
+                let metadata = BTreeMap::from([
+                    (
+                        "launch_file".to_string(),
+                        args.launch_file.display().to_string(),
+                    ),
+                    (
+                        "critic".to_string(),
+                        format!("{:?}", c.critic).to_lowercase(),
+                    ),
+                    ("open_loop".to_string(), c.open_loop.to_string()),
+                    (
+                        "clea_version".to_string(),
+                        env!("CARGO_PKG_VERSION").to_string(),
+                    ),
+                ]);
+                let opts = RecorderOptions {
+                    metadata,
+                    ..Default::default()
+                };
+                let r = Recorder::start(&bus, &path, opts)
+                    .await
+                    .map_err(|e| CliError::Runtime(e.into()))?;
+                Some((r, path, dir.clone()))
+            }
+            None => None,
+        };
+        let report = run_episode(&bus, &opts).await?;
+        if let Some((r, part, dir)) = recorder {
+            r.finish().await.map_err(|e| CliError::Runtime(e.into()))?;
+            // The scenario and seed are known once the episode started: name the log after them.
+            let done = dir.join(format!("{}-seed{}.mcap", report.scenario, report.seed));
+            std::fs::rename(&part, &done)
+                .map_err(|e| CliError::Runtime(anyhow::anyhow!("{}: {e}", done.display())))?;
+        }
+        episodes.push(report);
+    }
+    let report = SuiteReport::new(episodes);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?
+        );
+    } else {
+        print!("{}", table::render(&report));
+    }
+    Ok(())
+}
+
+/// Wait until at least one skill server announced itself.
+async fn wait_for_robots(bus: &Bus, timeout: Duration) -> Result<(), CliError> {
+    let t0 = Instant::now();
+    while t0.elapsed() < timeout {
+        let replies = bus
+            .session
+            .liveliness()
+            .get(bus.keys.any_skill_server())
+            .timeout(Duration::from_millis(500))
+            .await
+            .map_err(|e| CliError::Runtime(anyhow::anyhow!("liveliness query: {e}")))?;
+        if replies.recv_async().await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(CliError::Runtime(anyhow::anyhow!(
+        "no robot skill server appeared on clea/{}/ within {:.0} s (is `clea sim --serve` running and reachable?)",
+        bus.keys.namespace(),
+        timeout.as_secs_f64()
+    )))
+}

@@ -1,0 +1,184 @@
+//! Launch files (YAML): which actors run in this process, on which bus, with which settings.
+//!
+//! ```yaml
+//! bus: { namespace: clea, connect: [tcp/127.0.0.1:7447] }   # clea_bus::BusConfig
+//! actors: [observer, memory, planner, critic, executor]     # module actors to run here
+//! controller:                                               # optional: run episodes from here
+//!   critic: on            # on | off (ablation)
+//!   open_loop: false      # ablation: plan once, execute without feedback
+//!   episodes: 1           # episodes to run against the simulator's episode service
+//!   seed: 0               # optional; default: the scenario's
+//!   log_dir: logs         # optional: one MCAP episode log per episode
+//! agent: { history: 16, skill_timeout_s: 30, module_timeout_s: 30, wait_for_robots_s: 10 }
+//! ```
+//! The whole file is checked before any actor starts; an error names the file, the line or
+//! field, and the reason.
+
+use clea_agent::actors::ActorKind;
+use clea_bus::BusConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// A checked launch file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchFile {
+    /// Bus settings.
+    #[serde(default)]
+    pub bus: BusConfig,
+    /// Module actors to run in this process.
+    #[serde(default)]
+    pub actors: Vec<ActorKind>,
+    /// Episode controller, if this process runs episodes.
+    #[serde(default)]
+    pub controller: Option<ControllerSection>,
+    /// Agent settings.
+    #[serde(default)]
+    pub agent: AgentSection,
+}
+
+/// `controller:` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerSection {
+    /// Use the critic.
+    #[serde(default = "on")]
+    pub critic: OnOffWord,
+    /// Open-loop ablation.
+    #[serde(default)]
+    pub open_loop: bool,
+    /// Episodes to run.
+    #[serde(default = "one")]
+    pub episodes: u32,
+    /// Seed (default: the scenario's).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Folder for MCAP episode logs.
+    #[serde(default)]
+    pub log_dir: Option<PathBuf>,
+}
+
+/// `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnOffWord {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
+}
+
+fn on() -> OnOffWord {
+    OnOffWord::On
+}
+fn one() -> u32 {
+    1
+}
+
+/// `agent:` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSection {
+    /// History buffer length (entries).
+    #[serde(default = "history")]
+    pub history: usize,
+    /// Deadline of each skill after acceptance, s.
+    #[serde(default = "thirty")]
+    pub skill_timeout_s: f64,
+    /// Deadline of each module request, s.
+    #[serde(default = "thirty")]
+    pub module_timeout_s: f64,
+    /// How long to wait for robots' skill servers to appear, s.
+    #[serde(default = "ten")]
+    pub wait_for_robots_s: f64,
+}
+
+fn history() -> usize {
+    16
+}
+fn thirty() -> f64 {
+    30.0
+}
+fn ten() -> f64 {
+    10.0
+}
+
+impl Default for AgentSection {
+    fn default() -> Self {
+        Self {
+            history: history(),
+            skill_timeout_s: thirty(),
+            module_timeout_s: thirty(),
+            wait_for_robots_s: ten(),
+        }
+    }
+}
+
+/// Load and check a launch file; the error is one line `file: where: why`.
+pub fn load(path: &Path) -> Result<LaunchFile, String> {
+    let file = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{file}: file: {e}"))?;
+    let lf: LaunchFile = serde_yaml::from_str(&text).map_err(|e| {
+        let loc = e.location().map_or("document".to_string(), |l| {
+            format!("line {} column {}", l.line(), l.column())
+        });
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        format!("{file}: {loc}: {msg}")
+    })?;
+    let fail = |field: &str, why: String| format!("{file}: {field}: {why}");
+    clea_bus::keys::check_chunk(&lf.bus.namespace)
+        .map_err(|e| fail("bus.namespace", e.to_string()))?;
+    for (field, list) in [
+        ("bus.listen", &lf.bus.listen),
+        ("bus.connect", &lf.bus.connect),
+    ] {
+        for (i, ep) in list.iter().enumerate() {
+            let one = BusConfig {
+                listen: vec![ep.clone()],
+                ..Default::default()
+            };
+            one.to_zenoh().map_err(|e| {
+                fail(
+                    &format!("{field}[{i}]"),
+                    format!("{ep:?} is not a zenoh endpoint ({e})"),
+                )
+            })?;
+        }
+    }
+    let mut seen = Vec::new();
+    for (i, a) in lf.actors.iter().enumerate() {
+        if seen.contains(a) {
+            return Err(fail(
+                &format!("actors[{i}]"),
+                format!("{} listed twice", a.as_str()),
+            ));
+        }
+        seen.push(*a);
+    }
+    if lf.actors.is_empty() && lf.controller.is_none() {
+        return Err(fail(
+            "actors",
+            "nothing to run: no actors and no controller".into(),
+        ));
+    }
+    if let Some(c) = &lf.controller {
+        if c.episodes == 0 {
+            return Err(fail("controller.episodes", "must be at least 1".into()));
+        }
+    }
+    let a = &lf.agent;
+    for (field, v) in [
+        ("agent.skill_timeout_s", a.skill_timeout_s),
+        ("agent.module_timeout_s", a.module_timeout_s),
+        ("agent.wait_for_robots_s", a.wait_for_robots_s),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(fail(field, format!("{v} is not a positive time in s")));
+        }
+    }
+    if a.history == 0 {
+        return Err(fail("agent.history", "must hold at least 1 entry".into()));
+    }
+    Ok(lf)
+}
