@@ -5,7 +5,7 @@
 use crate::belief::BeliefView;
 use crate::modules::{Critic, ModuleError};
 use async_trait::async_trait;
-use clea_bus::msg::{CritiqueRequest, Verdict, WorldVocabulary};
+use clea_bus::msg::{CritiqueRequest, Observation, Verdict, WorldVocabulary};
 use clea_skills::{validate, Action, Check, Goal};
 
 /// The rule critic.
@@ -21,7 +21,10 @@ impl Critic for RuleCritic {
             None => judge_done(vocab, &req.task.goals, &view)?,
             Some(call) => match validate(call, vocab) {
                 Err(e) => (false, format!("invalid call: {e}")),
-                Ok(a) => judge_action(vocab, &view, &a),
+                Ok(a) => match contradicted_by(&req.observation, &a) {
+                    Some(why) => (false, format!("{a} is not feasible: {why}")),
+                    None => judge_action(vocab, &view, &a),
+                },
             },
         };
         Ok(Verdict {
@@ -37,6 +40,22 @@ impl Critic for RuleCritic {
             feedback,
         })
     }
+}
+
+/// What the latest observation shows against `a`: an object to pick that is not among the
+/// visible contents of its receptacle, even where the belief does not know where it is.
+pub fn contradicted_by(o: &Observation, a: &Action) -> Option<String> {
+    let Action::PickFrom {
+        object, receptacle, ..
+    } = a
+    else {
+        return None;
+    };
+    let views = o.robots.iter().flat_map(|r| &r.in_view);
+    views
+        .filter(|v| v.receptacle == *receptacle && v.contents_visible)
+        .find(|v| !v.objects.iter().any(|x| x.object == *object))
+        .map(|_| format!("{object} is not in {receptacle} (its contents are in view)"))
 }
 
 /// Judge one validated action on the belief: its preconditions, then whether it changes
