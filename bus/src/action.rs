@@ -342,11 +342,55 @@ impl Default for GoalOptions {
     }
 }
 
+/// What the client's subscribers route to one goal, in arrival order.
+enum Update {
+    Feedback(SkillFeedback),
+    Result(SkillOutcome),
+    /// The server's liveliness token went away, or the client's subscribers ended (session
+    /// closed); the text says which.
+    Lost(&'static str),
+}
+
+type Routes = Arc<Mutex<HashMap<GoalId, (String, mpsc::UnboundedSender<Update>)>>>;
+
+/// Sends `Lost` to every goal of one (robot, skill) when dropped: zenoh drops a subscriber's
+/// callback when the subscriber or the whole session goes away.
+struct LostOnDrop {
+    routes: Routes,
+    key: String,
+}
+
+impl Drop for LostOnDrop {
+    fn drop(&mut self) {
+        if let Ok(routes) = self.routes.lock() {
+            for (key, tx) in routes.values() {
+                if *key == self.key {
+                    let _ = tx.send(Update::Lost("session closed"));
+                }
+            }
+        }
+    }
+}
+
+/// The client's subscribers of one (robot, skill), declared once and shared by all its goals.
+struct Channels {
+    _feedback: zenoh::pubsub::Subscriber<()>,
+    _result: zenoh::pubsub::Subscriber<()>,
+    _liveliness: zenoh::pubsub::Subscriber<()>,
+}
+
 /// Sends goals to skill servers.
+///
+/// For each (robot, skill) it talks to, the client declares its feedback, result and liveliness
+/// subscribers once and routes their samples to goals by goal id, through one ordered queue per
+/// goal: feedback that was published before the result always arrives before it, and a goal
+/// costs no declarations.
 pub struct SkillClient {
     bus: Bus,
     prefix: String,
     counter: AtomicU64,
+    routes: Routes,
+    channels: tokio::sync::Mutex<HashMap<String, Channels>>,
 }
 
 /// An accepted goal seen from the client: await [`GoalHandle::result`].
@@ -356,11 +400,17 @@ pub struct GoalHandle {
     robot: String,
     skill: String,
     bus: Bus,
-    feedback: zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
-    result: zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
-    liveliness:
-        zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
+    updates: mpsc::UnboundedReceiver<Update>,
+    routes: Routes,
     deadline: Option<tokio::time::Instant>,
+}
+
+impl Drop for GoalHandle {
+    fn drop(&mut self) {
+        if let Ok(mut r) = self.routes.lock() {
+            r.remove(&self.goal_id);
+        }
+    }
 }
 
 /// Cancels one goal; cheap to clone and use while another task awaits the result.
@@ -378,6 +428,8 @@ impl SkillClient {
             prefix: bus.session.zid().to_string(),
             bus: bus.clone(),
             counter: AtomicU64::new(0),
+            routes: Arc::default(),
+            channels: tokio::sync::Mutex::default(),
         }
     }
 
@@ -417,6 +469,88 @@ impl SkillClient {
         }
     }
 
+    /// Declare the shared subscribers of `robot`/`skill` unless already declared.
+    async fn ensure_channels(&self, robot: &str, skill: &str) -> Result<(), BusError> {
+        let prefix = self.bus.keys.skill(robot, skill, SkillPart::Goal);
+        let mut channels = self.channels.lock().await;
+        if channels.contains_key(&prefix) {
+            return Ok(());
+        }
+        let keys = &self.bus.keys;
+        let route = |routes: &Routes, id: &GoalId, u: Update| {
+            if let Ok(r) = routes.lock() {
+                if let Some((_, tx)) = r.get(id) {
+                    let _ = tx.send(u);
+                }
+            }
+        };
+        let (routes, fb_key) = (
+            self.routes.clone(),
+            keys.skill(robot, skill, SkillPart::Feedback),
+        );
+        let guard = LostOnDrop {
+            routes: self.routes.clone(),
+            key: prefix.clone(),
+        };
+        let feedback = self
+            .bus
+            .session
+            .declare_subscriber(fb_key.clone())
+            .callback(move |s| {
+                let _ = &guard;
+                if let Ok(f) = decode::<SkillFeedback>(&fb_key, &s.payload().to_bytes()) {
+                    let id = f.goal_id.clone();
+                    route(&routes, &id, Update::Feedback(f));
+                }
+            })
+            .await
+            .map_err(BusError::zenoh)?;
+        let (routes, res_key) = (
+            self.routes.clone(),
+            keys.skill(robot, skill, SkillPart::Result),
+        );
+        let result = self
+            .bus
+            .session
+            .declare_subscriber(res_key.clone())
+            .callback(move |s| {
+                if let Ok(r) = decode::<SkillResult>(&res_key, &s.payload().to_bytes()) {
+                    route(&routes, &r.goal_id, Update::Result(r.outcome));
+                }
+            })
+            .await
+            .map_err(BusError::zenoh)?;
+        let (routes, key) = (self.routes.clone(), prefix.clone());
+        let liveliness = self
+            .bus
+            .session
+            .liveliness()
+            .declare_subscriber(keys.skill(robot, skill, SkillPart::Server))
+            .callback(move |s| {
+                if s.kind() != SampleKind::Delete {
+                    return;
+                }
+                if let Ok(r) = routes.lock() {
+                    for (k, tx) in r.values() {
+                        if *k == key {
+                            let _ = tx.send(Update::Lost("disappeared"));
+                        }
+                    }
+                }
+            })
+            .await
+            .map_err(BusError::zenoh)?;
+        channels.insert(
+            prefix,
+            Channels {
+                _feedback: feedback,
+                _result: result,
+                _liveliness: liveliness,
+            },
+        );
+        Ok(())
+    }
+
     /// Send `call` to the server of its robot and skill; returns once the goal is accepted.
     ///
     /// # Errors
@@ -434,29 +568,29 @@ impl SkillClient {
             .to_string();
         crate::keys::check_chunk(&robot)?;
         crate::keys::check_chunk(&call.skill)?;
-        let keys = &self.bus.keys;
+        self.ensure_channels(&robot, &call.skill).await?;
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let goal_id = GoalId(format!("{}-{n}", self.prefix));
-        let declare = |part| {
-            let key = keys.skill(&robot, &call.skill, part);
-            self.bus.session.declare_subscriber(key)
-        };
-        let feedback = declare(SkillPart::Feedback)
-            .await
-            .map_err(BusError::zenoh)?;
-        let result = declare(SkillPart::Result).await.map_err(BusError::zenoh)?;
-        let liveliness = self
-            .bus
-            .session
-            .liveliness()
-            .declare_subscriber(keys.skill(&robot, &call.skill, SkillPart::Server))
-            .await
-            .map_err(BusError::zenoh)?;
-        let goal = SkillGoal {
+        let goal_key = self.bus.keys.skill(&robot, &call.skill, SkillPart::Goal);
+        // Route before sending, so nothing the server publishes can be missed.
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.routes
+            .lock()
+            .expect("routes lock")
+            .insert(goal_id.clone(), (goal_key.clone(), tx));
+        let mut handle = GoalHandle {
             goal_id: goal_id.clone(),
+            robot: robot.clone(),
+            skill: call.skill.clone(),
+            bus: self.bus.clone(),
+            updates: rx,
+            routes: self.routes.clone(),
+            deadline: None,
+        };
+        let goal = SkillGoal {
+            goal_id,
             call: call.clone(),
         };
-        let goal_key = keys.skill(&robot, &call.skill, SkillPart::Goal);
         let replies = self
             .bus
             .session
@@ -478,16 +612,8 @@ impl SkillClient {
         if !resp.accepted {
             return Err(ActionError::Rejected(resp.reason));
         }
-        Ok(GoalHandle {
-            goal_id,
-            robot,
-            skill: call.skill.clone(),
-            bus: self.bus.clone(),
-            feedback,
-            result,
-            liveliness,
-            deadline: opts.result_timeout.map(|d| tokio::time::Instant::now() + d),
-        })
+        handle.deadline = opts.result_timeout.map(|d| tokio::time::Instant::now() + d);
+        Ok(handle)
     }
 }
 
@@ -504,64 +630,30 @@ impl GoalHandle {
         }
     }
 
-    /// Wait for the result, calling `on_feedback` for each feedback message.
+    /// Wait for the result, calling `on_feedback` for each feedback message (in publication
+    /// order, all before the result).
     ///
     /// Never hangs on a lost server: a liveliness token that goes away ends the goal as
-    /// `Failed { reason: "skill server ... disappeared" }`; a passed deadline cancels the goal and
-    /// ends it as `TimedOut`.
-    pub async fn result(self, mut on_feedback: impl FnMut(SkillFeedback)) -> SkillOutcome {
-        let fb_key = self
-            .bus
-            .keys
-            .skill(&self.robot, &self.skill, SkillPart::Feedback);
-        let res_key = self
-            .bus
-            .keys
-            .skill(&self.robot, &self.skill, SkillPart::Result);
-        let deadline = async {
-            match self.deadline {
+    /// `Failed { reason: "skill server ... disappeared ..." }`, and so does a closed session; a
+    /// passed deadline cancels the goal and ends it as `TimedOut`.
+    pub async fn result(mut self, mut on_feedback: impl FnMut(SkillFeedback)) -> SkillOutcome {
+        let deadline = self.deadline;
+        let wait = async {
+            match deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
                 None => std::future::pending().await,
             }
         };
-        tokio::pin!(deadline);
-        let deliver = |s: &zenoh::sample::Sample, on_feedback: &mut dyn FnMut(SkillFeedback)| {
-            if let Ok(f) = decode::<SkillFeedback>(&fb_key, &s.payload().to_bytes()) {
-                if f.goal_id == self.goal_id {
-                    on_feedback(f);
-                }
-            }
-        };
+        tokio::pin!(wait);
         loop {
-            // Biased: feedback that arrived before the result is delivered first, and a result
-            // that arrived wins over the server's liveliness token going away.
             tokio::select! {
-                biased;
-                s = self.feedback.recv_async() => {
-                    let Ok(s) = s else { return lost(&self.robot, &self.skill, "session closed") };
-                    deliver(&s, &mut on_feedback);
-                }
-                s = self.result.recv_async() => {
-                    let Ok(s) = s else { return lost(&self.robot, &self.skill, "session closed") };
-                    if let Ok(r) = decode::<SkillResult>(&res_key, &s.payload().to_bytes()) {
-                        if r.goal_id == self.goal_id {
-                            while let Ok(Some(s)) = self.feedback.try_recv() {
-                                deliver(&s, &mut on_feedback);
-                            }
-                            return r.outcome;
-                        }
-                    }
-                }
-                s = self.liveliness.recv_async() => {
-                    match s {
-                        Ok(s) if s.kind() == SampleKind::Delete => {
-                            return lost(&self.robot, &self.skill, "disappeared");
-                        }
-                        Ok(_) => {}
-                        Err(_) => return lost(&self.robot, &self.skill, "session closed"),
-                    }
-                }
-                _ = &mut deadline => {
+                u = self.updates.recv() => match u {
+                    Some(Update::Feedback(f)) => on_feedback(f),
+                    Some(Update::Result(outcome)) => return outcome,
+                    Some(Update::Lost(what)) => return lost(&self.robot, &self.skill, what),
+                    None => return lost(&self.robot, &self.skill, "session closed"),
+                },
+                _ = &mut wait => {
                     let _ = self.canceler().cancel(Duration::from_secs(1)).await;
                     return SkillOutcome::TimedOut;
                 }

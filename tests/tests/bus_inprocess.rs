@@ -151,7 +151,7 @@ async fn wildcard_names_are_rejected_by_bus_server_and_client() {
         assert!(
             matches!(sent, Err(ActionError::Bus(BusError::InvalidName(_)))),
             "{call}: {:?}",
-            sent.map(|h| h.goal_id)
+            sent.map(|h| h.goal_id.clone())
         );
     }
     let no_robot = SkillCall {
