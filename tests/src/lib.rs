@@ -7,14 +7,22 @@
 //! - [`ServerProcess`]: spawns that server on a free TCP port of the loopback interface, waits for
 //!   its `READY` line, forwards its stdout lines, and kills it when dropped;
 //! - [`within`]: every await of a test is bounded, so a protocol bug fails a test instead of
-//!   hanging the suite.
+//!   hanging the suite;
+//! - [`clea_bin`] and the [`e2e`] module: the `clea` binary driven end to end (`clea sim`,
+//!   `clea run`, `clea sim --serve`) as child processes with bounded waits, scenario fixtures
+//!   derived from the kitchen suite, and episode logs read back by the official Python `mcap`
+//!   reader (`tests/scripts/read_mcap.py`, run with [`python`]).
+
+pub mod e2e;
 
 use clea_bus::msg::SkillCall;
 use clea_bus::BusConfig;
 use std::future::IntoFuture;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -249,4 +257,141 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The workspace root (the folder above this crate).
+pub fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+/// The `clea` binary (package `clea-launch`) that the end-to-end tests drive.
+///
+/// `CARGO_BIN_EXE_clea` only exists for the tests of `clea-launch` itself, so this crate finds
+/// the binary on its own, once per test process:
+///
+/// 1. `CLEA_BIN`, if set, is used as is (it must name an existing file);
+/// 2. else `<target dir>/<profile>/clea`, derived from the running test executable's own path
+///    (`std::env::current_exe()`: `.../target/debug/deps/<test>-<hash>` →
+///    `.../target/debug/clea`);
+/// 3. if that file does not exist, it is built with
+///    `$CARGO build -p clea-launch --bin clea --target-dir <target dir>` (`cargo` when `CARGO` is
+///    unset; `--release` or `--profile <name>` to match the test executable's profile folder),
+///    run in the workspace root. A [`OnceLock`] makes the parallel tests of one test binary
+///    wait for that single build; cargo's own lock on the target directory serializes the builds
+///    of several test processes. (`cargo test` releases that lock before it runs the tests, so
+///    the nested build does not deadlock.)
+///
+/// An existing binary is not rebuilt: `cargo test -p clea-tests` alone does not notice changes
+/// to the runtime's sources. `cargo test --workspace` (what CI runs) builds `clea` first; after
+/// changing the runtime, run `cargo build -p clea-launch` first (or point `CLEA_BIN` at a build).
+///
+/// # Panics
+/// When `CLEA_BIN` names a missing file, when the test executable's path has no
+/// `<profile>/deps/` layout, or when the build fails (with cargo's output).
+pub fn clea_bin() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match BIN.get_or_init(locate_or_build_clea) {
+        Ok(p) => p,
+        Err(e) => panic!("cannot find or build the `clea` binary: {e}"),
+    }
+}
+
+fn locate_or_build_clea() -> Result<PathBuf, String> {
+    if let Some(bin) = std::env::var_os("CLEA_BIN") {
+        let bin = PathBuf::from(bin);
+        return if bin.is_file() {
+            Ok(bin)
+        } else {
+            Err(format!("CLEA_BIN={} is not a file", bin.display()))
+        };
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let deps = exe
+        .parent()
+        .filter(|d| d.file_name().is_some_and(|n| n == "deps"))
+        .ok_or_else(|| {
+            format!(
+                "{} is not in a `<profile>/deps/` folder; set CLEA_BIN",
+                exe.display()
+            )
+        })?;
+    let profile_dir = deps.parent().ok_or("no profile folder above deps/")?;
+    let target_dir = profile_dir
+        .parent()
+        .ok_or("no target folder above the profile")?;
+    let bin = profile_dir.join(format!("clea{}", std::env::consts::EXE_SUFFIX));
+    if bin.is_file() {
+        return Ok(bin);
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.args([
+        "build",
+        "-p",
+        "clea-launch",
+        "--bin",
+        "clea",
+        "--target-dir",
+    ])
+    .arg(target_dir)
+    .current_dir(workspace_root());
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(other) => {
+            cmd.args(["--profile", other]);
+        }
+        None => return Err(format!("odd profile folder {}", profile_dir.display())),
+    }
+    eprintln!(
+        "clea-tests: {} does not exist; building it: {cmd:?}",
+        bin.display()
+    );
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", Path::new(&cargo).display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "{cmd:?} succeeded but {} does not exist; set CLEA_BIN",
+            bin.display()
+        ))
+    }
+}
+
+/// The Python interpreter with the official `mcap` reader: `$CLEA_PYTHON` if set (the Makefile
+/// exports it), else `<workspace>/.venv/bin/python` (made by `scripts/setup.sh`).
+///
+/// # Panics
+/// When neither exists: the episode-log tests need it and never skip silently.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("CLEA_PYTHON") {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "CLEA_PYTHON={} does not exist; run scripts/setup.sh (it makes .venv with the mcap \
+             reader) or point CLEA_PYTHON at a Python that has `mcap` installed",
+            p.display()
+        );
+        return p;
+    }
+    let venv = workspace_root().join(".venv/bin/python");
+    assert!(
+        venv.is_file(),
+        "no Python with the mcap reader: CLEA_PYTHON is unset and {} does not exist; run \
+         scripts/setup.sh (or `make setup`), or set CLEA_PYTHON",
+        venv.display()
+    );
+    venv
 }
