@@ -30,6 +30,8 @@ pub struct ControllerConfig {
     pub max_invalid_plans: u32,
     /// Most plans in an episode (a bound on replanning loops).
     pub max_plans: u32,
+    /// Most skills in a row whose server cannot be reached before the episode fails.
+    pub max_unreachable: u32,
 }
 
 impl Default for ControllerConfig {
@@ -40,6 +42,7 @@ impl Default for ControllerConfig {
             max_consecutive_rejections: 5,
             max_invalid_plans: 3,
             max_plans: 200,
+            max_unreachable: 2,
         }
     }
 }
@@ -84,6 +87,8 @@ pub enum Event {
         success: bool,
         /// Outcome text.
         outcome: String,
+        /// The robot's skill server could not be reached (none answered, or it disappeared).
+        unreachable: bool,
     },
     /// Emergency stop.
     EStop(String),
@@ -108,6 +113,7 @@ pub struct Counters {
     pub invalid_calls: u32,
     consecutive_rejections: u32,
     consecutive_invalid: u32,
+    consecutive_unreachable: u32,
 }
 
 /// The controller's shared storage.
@@ -367,10 +373,25 @@ impl Controller {
     #[state(superstate = "acting")]
     fn executing(&mut self, event: &Event) -> Response<State> {
         match event {
-            Event::SkillDone { success, outcome } => {
+            Event::SkillDone {
+                success,
+                outcome,
+                unreachable,
+            } => {
                 self.counters.steps += 1;
                 self.counters.consecutive_rejections = 0;
                 let a = self.current.take().expect("executing has a current action");
+                if *unreachable {
+                    self.counters.consecutive_unreachable += 1;
+                    if self.counters.consecutive_unreachable >= self.config.max_unreachable {
+                        return Transition(State::failed(format!(
+                            "robot unreachable: {a} {outcome} ({} times in a row)",
+                            self.counters.consecutive_unreachable
+                        )));
+                    }
+                } else {
+                    self.counters.consecutive_unreachable = 0;
+                }
                 if !*success && !self.config.open_loop {
                     self.feedback.push(format!("{a} {outcome}"));
                 }

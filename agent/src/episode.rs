@@ -9,8 +9,8 @@ use crate::controller::{is_terminal, CheckedPlan, Controller, ControllerConfig, 
 use crate::report::EpisodeReport;
 use crate::AgentError;
 use clea_bus::msg::{
-    ActionRecord, Belief, CritiqueRequest, EStop, EpisodeEnd, ExecuteRequest, MemoryRequest,
-    Observation, ObserveRequest, Plan, PlanRequest, TaskSpec, Transition, Verdict,
+    ActionRecord, Belief, CritiqueRequest, EStop, EpisodeEnd, EpisodeScore, ExecuteRequest,
+    MemoryRequest, Observation, ObserveRequest, Plan, PlanRequest, TaskSpec, Transition, Verdict,
 };
 use clea_bus::{episode, Bus, Subscription};
 use clea_skills::validate;
@@ -62,8 +62,9 @@ struct Io {
 /// with the module actors already running there. Ends with the simulator's score.
 ///
 /// # Errors
-/// [`AgentError::Bus`] when the simulator's episode service does not answer. Module and skill
-/// failures do not error: they end the episode cleanly, with the reason in the report.
+/// [`AgentError::Bus`] when the simulator's episode service does not answer the start. Module,
+/// skill and scoring failures do not error: they end the episode cleanly, with the reason in the
+/// report.
 pub async fn run_episode(bus: &Bus, opts: &EpisodeOptions) -> Result<EpisodeReport, AgentError> {
     let t0 = Instant::now();
     let estop: Subscription<EStop> = bus.subscribe(&bus.keys.estop()).await?;
@@ -129,8 +130,24 @@ pub async fn run_episode(bus: &Bus, opts: &EpisodeOptions) -> Result<EpisodeRepo
         believed_locations: believed,
         invalid_calls: c.invalid_calls,
     };
-    let score = episode::end(bus, &end, opts.service_timeout).await?;
-    if declared_done && !score.success {
+    let score = match episode::end(bus, &end, opts.service_timeout).await {
+        Ok(score) => score,
+        Err(e) => {
+            // The simulator is gone: report the episode as lost, with what the agent knows.
+            reason = format!("{reason}; the episode was not scored: {e}");
+            EpisodeScore {
+                success: false,
+                score: 0.0,
+                goals_met: vec![],
+                goals_unmet: task.goals.clone(),
+                steps: c.steps,
+                skill_failures: 0,
+                invalid_calls: c.invalid_calls,
+                perturbations: 0,
+            }
+        }
+    };
+    if declared_done && !score.success && !score.goals_unmet.is_empty() {
         reason = format!("declared done, but unmet: {}", score.goals_unmet.join(", "));
     }
     let mut report = EpisodeReport::new(
@@ -292,9 +309,12 @@ impl Io {
                     .await
                 {
                     Ok(r) => {
+                        let text = r.outcome.to_string();
                         let ev = Event::SkillDone {
                             success: r.outcome.is_success(),
-                            outcome: r.outcome.to_string(),
+                            unreachable: (!r.accepted && text.contains("no skill server"))
+                                || text.contains("disappeared during the goal"),
+                            outcome: text,
                         };
                         self.last = Some(r);
                         ev

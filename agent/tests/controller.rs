@@ -75,6 +75,7 @@ fn skill(success: bool) -> Event {
         } else {
             "failed: slipped".into()
         },
+        unreachable: false,
     }
 }
 
@@ -316,4 +317,25 @@ fn bounded_rejections_and_invalid_plans() {
         matches!(sm.state(), State::Failed { reason } if reason.contains("invalid calls 3 times"))
     );
     assert_eq!(sm.counters.invalid_calls, 3);
+}
+
+#[test]
+fn an_unreachable_robot_ends_the_episode_early() {
+    let mut sm = machine(ControllerConfig::default());
+    to_planning(&mut sm);
+    let gone = Event::SkillDone {
+        success: false,
+        outcome: "failed: no skill server for robot_1/go_to".into(),
+        unreachable: true,
+    };
+    sm.handle(&plan(&["go_to(robot_1, in_front_of_oven)"]));
+    sm.handle(&verdict(true));
+    sm.handle(&gone);
+    assert_eq!(name(&sm), "Observing", "one miss is retried");
+    sm.handle(&Event::ObservationReady);
+    sm.handle(&belief(&[]));
+    sm.handle(&plan(&["go_to(robot_1, in_front_of_oven)"]));
+    sm.handle(&verdict(true));
+    sm.handle(&gone);
+    assert!(matches!(sm.state(), State::Failed { reason } if reason.contains("robot unreachable")));
 }

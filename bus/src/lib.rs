@@ -49,7 +49,7 @@ pub enum BusError {
         reason: String,
     },
     /// No reply arrived in time.
-    #[error("no reply on {0} in time")]
+    #[error("no reply on {0} (nothing answered, or not in time)")]
     NoReply(String),
 }
 

@@ -91,15 +91,20 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
             }
             None => None,
         };
-        let report = run_episode(&bus, &opts).await?;
+        let result = run_episode(&bus, &opts).await;
         if let Some((r, part, dir)) = recorder {
+            // Close the log whatever happened: it is what explains a failed episode.
             r.finish().await.map_err(|e| CliError::Runtime(e.into()))?;
-            // The scenario and seed are known once the episode started: name the log after them.
-            let done = dir.join(format!("{}-seed{}.mcap", report.scenario, report.seed));
+            // Name the log after the scenario and seed, known once the episode started.
+            let name = match &result {
+                Ok(rep) => format!("{}-seed{}.mcap", rep.scenario, rep.seed),
+                Err(_) => format!("episode-{i}-not-started.mcap"),
+            };
+            let done = dir.join(name);
             std::fs::rename(&part, &done)
                 .map_err(|e| CliError::Runtime(anyhow::anyhow!("{}: {e}", done.display())))?;
         }
-        episodes.push(report);
+        episodes.push(result?);
     }
     let report = SuiteReport::new(episodes);
     if args.json {
