@@ -9,7 +9,7 @@ use crate::executor::Executor;
 use crate::modules::{Critic, ModuleError, Observer, Planner, Summarizer};
 use async_trait::async_trait;
 use clea_bus::msg::{
-    ActionRecord, Belief, CritiqueRequest, ExecuteRequest, MemoryRequest, Observation,
+    ActionRecord, Belief, CritiqueRequest, ExecuteRequest, MemoryRequest, ModelCall, Observation,
     ObserveRequest, Plan, PlanRequest, RobotObservation, Verdict,
 };
 use clea_bus::{decode, encode, Bus, BusError, Subscription};
@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
+use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::Instrument;
 
 /// The actors an agent process can run.
@@ -266,7 +267,20 @@ impl ActorSet {
         bus: &Bus,
         kind: ActorKind,
         out_key: String,
+        handler: H,
+    ) -> Result<(), BusError> {
+        self.spawn_logged(bus, kind, out_key, handler, None).await
+    }
+
+    /// Like `spawn`, publishing the module's model calls (from `log`) on `clea/<ns>/model/call`
+    /// before its output, so a log always holds the calls that led to a decision.
+    async fn spawn_logged<H: Handler>(
+        &mut self,
+        bus: &Bus,
+        kind: ActorKind,
+        out_key: String,
         mut handler: H,
+        mut log: Option<UnboundedReceiver<ModelCall>>,
     ) -> Result<(), BusError> {
         let key = bus.keys.agent(kind.as_str());
         let q = bus
@@ -292,6 +306,13 @@ impl ActorSet {
                 let span =
                     tracing::info_span!("module", module = kind.as_str(), step = H::step(&req));
                 let result = handler.handle(req).instrument(span).await;
+                if let Some(log) = log.as_mut() {
+                    while let Ok(call) = log.try_recv() {
+                        if let Err(e) = bus.publish(&bus.keys.model_call(), &call).await {
+                            tracing::warn!(error = %e, "cannot publish a model call");
+                        }
+                    }
+                }
                 match result {
                     Ok(rep) => {
                         if let Err(e) = bus.publish(&out_key, &rep).await {
@@ -398,6 +419,142 @@ impl ActorSet {
                 ActorKind::Planner => set.planner(bus, Box::new(SearchPlanner)).await?,
                 ActorKind::Critic => set.critic(bus, Box::new(RuleCritic)).await?,
                 ActorKind::Executor => set.executor(bus, Some(skill_timeout)).await?,
+            }
+        }
+        Ok(set)
+    }
+}
+
+/// Why actors could not be built from a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The bus failed.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    /// A model endpoint or cassette could not be set up.
+    #[error("{0}")]
+    Model(String),
+}
+
+impl ActorSet {
+    /// Run `kinds` with the backends `models` chooses (symbolic where it chooses none).
+    ///
+    /// # Errors
+    /// [`BuildError::Model`] when an endpoint cannot be set up (e.g. its API key variable is
+    /// unset), a template cannot be read, or the cassette log cannot be read;
+    /// [`BuildError::Bus`] when an actor cannot be declared.
+    pub async fn build(
+        bus: &Bus,
+        kinds: &[ActorKind],
+        models: &crate::backends::ModelsConfig,
+        history: usize,
+        skill_timeout: Duration,
+    ) -> Result<Self, BuildError> {
+        use crate::backends::{Backend, ModuleConfig};
+        use crate::model::{self, client::ChatBackend, ModelRuntime};
+        use crate::symbolic::{RuleCritic, SearchPlanner, StructuredObserver, SymbolicSummarizer};
+        use std::sync::Arc;
+        if !models.uses_models() {
+            return Ok(Self::symbolic(bus, kinds, history, skill_timeout).await?);
+        }
+        let mut backends: BTreeMap<String, Arc<dyn ChatBackend>> = BTreeMap::new();
+        for (name, cfg) in &models.endpoints {
+            let b: Arc<dyn ChatBackend> = match &models.cassette {
+                Some(path) => Arc::new(
+                    model::cassette::CassetteBackend::from_log(path, cfg.clone())
+                        .map_err(|e| BuildError::Model(format!("cassette: {e}")))?,
+                ),
+                None => Arc::new(
+                    model::client::HttpBackend::new(cfg.clone())
+                        .map_err(|e| BuildError::Model(format!("endpoint {name}: {e}")))?,
+                ),
+            };
+            backends.insert(name.clone(), b);
+        }
+        let runtime =
+            |m: &ModuleConfig| -> Result<(ModelRuntime, UnboundedReceiver<ModelCall>), BuildError> {
+                let name = m.endpoint.as_deref().unwrap_or_default();
+                let backend = backends
+                    .get(name)
+                    .ok_or_else(|| BuildError::Model(format!("no endpoint named {name:?}")))?
+                    .clone();
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                Ok((
+                    ModelRuntime {
+                        backend,
+                        log: Some(tx),
+                        repairs: m.repairs,
+                    },
+                    rx,
+                ))
+            };
+        let template = |m: &ModuleConfig, default: &str| -> Result<String, BuildError> {
+            match &m.template {
+                Some(p) => std::fs::read_to_string(p)
+                    .map_err(|e| BuildError::Model(format!("{}: {e}", p.display()))),
+                None => Ok(default.to_string()),
+            }
+        };
+        let mut set = ActorSet::new();
+        let mods = &models.modules;
+        for k in kinds {
+            match k {
+                ActorKind::Observer => set.observer(bus, Box::new(StructuredObserver)).await?,
+                ActorKind::Executor => set.executor(bus, Some(skill_timeout)).await?,
+                ActorKind::Memory => match mods.memory.backend {
+                    Backend::Symbolic => {
+                        set.memory(bus, Box::new(SymbolicSummarizer::new(history)))
+                            .await?
+                    }
+                    _ => {
+                        let (rt, rx) = runtime(&mods.memory)?;
+                        let m = model::summarizer::ModelSummarizer::new(rt, history);
+                        set.spawn_logged(
+                            bus,
+                            ActorKind::Memory,
+                            bus.keys.belief(),
+                            MemoryActor(Box::new(m)),
+                            Some(rx),
+                        )
+                        .await?
+                    }
+                },
+                ActorKind::Planner => match mods.planner.backend {
+                    Backend::Symbolic => set.planner(bus, Box::new(SearchPlanner)).await?,
+                    _ => {
+                        let (rt, rx) = runtime(&mods.planner)?;
+                        let t = template(&mods.planner, model::prompt::PLANNER)?;
+                        let p = model::planner::ModelPlanner::with_template(rt, t);
+                        set.spawn_logged(
+                            bus,
+                            ActorKind::Planner,
+                            bus.keys.plan(),
+                            PlannerActor(Box::new(p)),
+                            Some(rx),
+                        )
+                        .await?
+                    }
+                },
+                ActorKind::Critic => match mods.critic.backend {
+                    Backend::Symbolic => set.critic(bus, Box::new(RuleCritic)).await?,
+                    b => {
+                        let (rt, rx) = runtime(&mods.critic)?;
+                        let c = model::critic::ModelCritic::new(rt);
+                        let critic: Box<dyn Critic> = if b == Backend::RulesThenModel {
+                            Box::new(model::critic::LayeredCritic::new(c))
+                        } else {
+                            Box::new(c)
+                        };
+                        set.spawn_logged(
+                            bus,
+                            ActorKind::Critic,
+                            bus.keys.verdict(),
+                            CriticActor(critic),
+                            Some(rx),
+                        )
+                        .await?
+                    }
+                },
             }
         }
         Ok(set)

@@ -10,10 +10,11 @@ use crate::report::EpisodeReport;
 use crate::AgentError;
 use clea_bus::msg::{
     ActionRecord, Belief, CritiqueRequest, EStop, EpisodeEnd, EpisodeScore, ExecuteRequest,
-    MemoryRequest, Observation, ObserveRequest, Plan, PlanRequest, TaskSpec, Transition, Verdict,
+    MemoryRequest, ModelCall, ModelUsage, Observation, ObserveRequest, Plan, PlanRequest, TaskSpec,
+    Transition, Verdict,
 };
 use clea_bus::{episode, Bus, Subscription};
-use clea_skills::validate;
+use clea_skills::{validate, Action, Goal};
 use statig::blocking::{IntoStateMachineExt as _, StateMachine};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
@@ -31,6 +32,12 @@ pub struct EpisodeOptions {
     pub skill_timeout: Duration,
     /// How long to wait for the simulator's episode service.
     pub service_timeout: Duration,
+    /// Most model calls per episode (all modules together).
+    pub max_model_calls: u32,
+    /// Most model tokens (prompt + completion) per episode.
+    pub max_model_tokens: u64,
+    /// Wall-time budget replacing the scenario's (a CPU-hosted model needs more time).
+    pub max_wall_time: Option<Duration>,
 }
 
 impl Default for EpisodeOptions {
@@ -41,6 +48,9 @@ impl Default for EpisodeOptions {
             module_timeout: Duration::from_secs(30),
             skill_timeout: Duration::from_secs(30),
             service_timeout: Duration::from_secs(10),
+            max_model_calls: 500,
+            max_model_tokens: 2_000_000,
+            max_wall_time: None,
         }
     }
 }
@@ -56,6 +66,7 @@ struct Io {
     belief: Option<Belief>,
     last: Option<ActionRecord>,
     reset: bool,
+    usage: ModelUsage,
 }
 
 /// Run one closed-loop episode against the robots and the simulator's episode service on `bus`,
@@ -81,14 +92,22 @@ pub async fn run_episode(bus: &Bus, opts: &EpisodeOptions) -> Result<EpisodeRepo
         belief: None,
         last: None,
         reset: true,
+        usage: ModelUsage::default(),
     };
     let mut sm = Controller::new(opts.controller).state_machine();
-    let wall = Duration::from_secs_f64(task.max_wall_time_s);
+    let wall = opts
+        .max_wall_time
+        .unwrap_or(Duration::from_secs_f64(task.max_wall_time_s));
+    // Model calls are counted from their log records, failed and repaired ones included.
+    let model_calls: Subscription<ModelCall> = bus.subscribe(&bus.keys.model_call()).await?;
     async {
         sm.handle(&Event::Start);
         let mut published = 0;
         loop {
             publish_transitions(&io, &sm, &mut published).await;
+            while let Some((_, call)) = model_calls.try_recv() {
+                io.usage.add(&call.usage);
+            }
             if is_terminal(sm.state()) {
                 break;
             }
@@ -159,6 +178,10 @@ pub async fn run_episode(bus: &Bus, opts: &EpisodeOptions) -> Result<EpisodeRepo
     );
     report.critic_rejections = c.critic_rejections;
     report.replans = c.replans;
+    report.model_calls = io.usage.calls;
+    report.prompt_tokens = io.usage.prompt_tokens;
+    report.completion_tokens = io.usage.completion_tokens;
+    report.model_latency_s = io.usage.latency_s;
     Ok(report)
 }
 
@@ -188,6 +211,28 @@ async fn publish_transitions(io: &Io, sm: &StateMachine<Controller>, published: 
         }
     }
     *published = sm.transitions.len();
+}
+
+/// Why `a` is outside the task's scope, if it is: it moves an object that the task neither
+/// names in its goals nor states a place for (an instruction injected through an observation,
+/// such as "put everything in the trash", cannot reach other objects).
+pub fn out_of_scope(task: &TaskSpec, a: &Action) -> Option<String> {
+    let object = match a {
+        Action::PickFrom { object, .. } | Action::ReleaseTo { object, .. } => object,
+        _ => return None,
+    };
+    let in_goals = task
+        .goals
+        .iter()
+        .filter_map(|g| Goal::parse(g, &task.vocabulary).ok())
+        .any(|g| g.object() == object);
+    if in_goals || task.known_locations.contains_key(object) {
+        None
+    } else {
+        Some(format!(
+            "outside the task's scope: {object} is not part of the task"
+        ))
+    }
 }
 
 fn failed(e: CallFailure) -> Event {
@@ -326,14 +371,17 @@ impl Io {
         }
     }
 
-    /// Validate every call of `plan` against the pool and the world: model text becomes an
-    /// action only here.
+    /// Validate every call of `plan` against the pool, the world and the task's scope: model
+    /// text becomes an action only here.
     fn check(&self, plan: &Plan) -> CheckedPlan {
         let mut actions = Vec::new();
         let mut invalid = Vec::new();
         for call in &plan.actions {
             match validate(call, &self.task.vocabulary) {
-                Ok(a) => actions.push(a),
+                Ok(a) => match out_of_scope(&self.task, &a) {
+                    Some(why) => invalid.push(format!("{call}: {why}")),
+                    None => actions.push(a),
+                },
                 Err(e) => invalid.push(format!("{call}: {e}")),
             }
         }

@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod actors;
+pub mod backends;
 pub mod belief;
 // statig generates `State` and `Superstate` without docs; the states are documented on their handlers.
 #[allow(missing_docs)]
@@ -18,6 +19,7 @@ pub mod controller;
 pub mod episode;
 pub mod executor;
 pub mod memory;
+pub mod model;
 pub mod modules;
 pub mod openloop;
 pub mod report;

@@ -120,6 +120,13 @@ impl BeliefState {
     /// Merge one robot's observation; newer facts override older ones.
     pub fn merge(&mut self, obs: &RobotObservation) -> MergeReport {
         let mut report = MergeReport::default();
+        if self.vocab.robot(&obs.robot).is_none() {
+            tracing::warn!(robot = %obs.robot, "ignoring an observation of an unknown robot");
+            return report;
+        }
+        // Names outside the world vocabulary (a detector's stray label, text on a sign) never
+        // become facts.
+        let obs = &sanitize(obs, &self.vocab);
         let step = obs.step;
         if self.last_step.get(&obs.robot).is_some_and(|s| *s > step) {
             return report;
@@ -270,6 +277,7 @@ impl BeliefState {
                 .map(|g| g.to_string())
                 .collect(),
             text: String::new(),
+            usage: None,
         };
         b.text = render_belief(&b);
         b
@@ -316,4 +324,26 @@ pub fn render_belief(b: &Belief) -> String {
         let _ = writeln!(t, "{} is at {place}, holding {held}.", r.robot);
     }
     t
+}
+
+/// `obs` without objects, receptacles or places the world does not have.
+fn sanitize(obs: &RobotObservation, vocab: &WorldVocabulary) -> RobotObservation {
+    let mut o = obs.clone();
+    if o.place
+        .as_ref()
+        .is_some_and(|p| !vocab.is_navigation_point(p))
+    {
+        o.place = None;
+    }
+    o.holding.retain(|x| vocab.is_object(x));
+    o.in_view
+        .retain(|v| vocab.receptacle(&v.receptacle).is_some());
+    for v in &mut o.in_view {
+        let before = v.objects.len();
+        v.objects.retain(|x| vocab.is_object(&x.object));
+        if v.objects.len() != before {
+            tracing::warn!(receptacle = %v.receptacle, "ignoring unknown names in an observation");
+        }
+    }
+    o
 }

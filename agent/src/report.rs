@@ -32,6 +32,18 @@ pub struct EpisodeReport {
     pub reason: String,
     /// Wall time, s.
     pub wall_time_s: f64,
+    /// Model calls (all modules; repairs and retries included).
+    #[serde(default)]
+    pub model_calls: u32,
+    /// Model prompt tokens.
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    /// Model completion tokens.
+    #[serde(default)]
+    pub completion_tokens: u64,
+    /// Time spent waiting for model endpoints, s.
+    #[serde(default)]
+    pub model_latency_s: f64,
 }
 
 impl EpisodeReport {
@@ -57,6 +69,10 @@ impl EpisodeReport {
             goals_unmet: score.goals_unmet,
             reason,
             wall_time_s,
+            model_calls: 0,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            model_latency_s: 0.0,
         }
     }
 }
@@ -82,6 +98,15 @@ pub struct SuiteSummary {
     pub replans: u32,
     /// Total wall time, s.
     pub wall_time_s: f64,
+    /// Total model calls.
+    pub model_calls: u32,
+    /// Total model tokens (prompt + completion).
+    pub model_tokens: u64,
+    /// Model calls per executed skill.
+    pub calls_per_action: f64,
+    /// Model tokens per successful episode (all tokens of the suite over its successes);
+    /// `None` without a success.
+    pub tokens_per_success: Option<f64>,
 }
 
 /// The JSON document of `clea sim --json`: `{"episodes": [...], "summary": {...}}`.
@@ -108,7 +133,20 @@ impl SuiteReport {
             critic_rejections: episodes.iter().map(|e| e.critic_rejections).sum(),
             replans: episodes.iter().map(|e| e.replans).sum(),
             wall_time_s: episodes.iter().map(|e| e.wall_time_s).sum(),
+            model_calls: episodes.iter().map(|e| e.model_calls).sum(),
+            model_tokens: episodes
+                .iter()
+                .map(|e| e.prompt_tokens + e.completion_tokens)
+                .sum(),
+            calls_per_action: 0.0,
+            tokens_per_success: None,
         };
+        let mut summary = summary;
+        let steps: u32 = episodes.iter().map(|e| e.steps).sum();
+        let successes = episodes.iter().filter(|e| e.success).count();
+        summary.calls_per_action = f64::from(summary.model_calls) / f64::from(steps.max(1));
+        summary.tokens_per_success =
+            (successes > 0).then(|| summary.model_tokens as f64 / successes as f64);
         Self { episodes, summary }
     }
 }

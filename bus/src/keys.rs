@@ -103,6 +103,11 @@ impl Keys {
         format!("clea/{}/agent/{module}", self.ns)
     }
 
+    /// `clea/<ns>/model/call`: every model call (request, reply, usage, validation outcome).
+    pub fn model_call(&self) -> String {
+        format!("clea/{}/model/call", self.ns)
+    }
+
     /// `clea/<ns>/sim/episode/start` (queryable): reset the world, reply with the task.
     pub fn sim_start(&self) -> String {
         format!("clea/{}/sim/episode/start", self.ns)
@@ -153,6 +158,35 @@ impl SkillPart {
             SkillPart::Cancel => "cancel",
             SkillPart::Server => "server",
         }
+    }
+}
+
+/// Keys of the perception pipeline (camera frames in, detections out).
+impl Keys {
+    /// `clea/<ns>/robot/<robot>/camera/<cam>/image`: colour images (`msg::CameraImage`).
+    pub fn camera_image(&self, robot: &str, camera: &str) -> String {
+        format!("clea/{}/robot/{robot}/camera/{camera}/image", self.ns)
+    }
+
+    /// `clea/<ns>/robot/<robot>/camera/<cam>/depth`: depth images aligned to the colour image
+    /// (`msg::CameraImage`, `16UC1` mm or `32FC1` m).
+    pub fn camera_depth(&self, robot: &str, camera: &str) -> String {
+        format!("clea/{}/robot/{robot}/camera/{camera}/depth", self.ns)
+    }
+
+    /// `clea/<ns>/robot/<robot>/camera/<cam>/camera_info`: calibration (`msg::CameraInfo`).
+    pub fn camera_info(&self, robot: &str, camera: &str) -> String {
+        format!("clea/{}/robot/{robot}/camera/{camera}/camera_info", self.ns)
+    }
+
+    /// `clea/<ns>/robot/<robot>/perception/detections`: detections (`msg::Detections`).
+    pub fn detections(&self, robot: &str) -> String {
+        format!("clea/{}/robot/{robot}/perception/detections", self.ns)
+    }
+
+    /// `clea/<ns>/robot/*/perception/detections`.
+    pub fn any_detections(&self) -> String {
+        format!("clea/{}/robot/*/perception/detections", self.ns)
     }
 }
 

@@ -265,7 +265,7 @@ pub struct BeliefRobot {
 }
 
 /// Belief state `b_t` (CLEA Sec. III-B, memory/summarizer output).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Belief {
     /// Episode step of the newest observation merged.
     pub step: u32,
@@ -288,6 +288,9 @@ pub struct Belief {
     pub contradictions: Vec<String>,
     /// Text rendering for model-backed modules.
     pub text: String,
+    /// Model calls made to produce it (absent for symbolic modules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<ModelUsage>,
 }
 
 /// When a receptacle's contents were last seen.
@@ -300,7 +303,7 @@ pub struct SearchedReceptacle {
 }
 
 /// Planner output: a subgoal and 1–5 skill calls, or the declaration that the task is done.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
     /// Episode step the plan was made at.
     pub step: u32,
@@ -313,10 +316,13 @@ pub struct Plan {
     /// Chain of thought or search summary.
     #[serde(default)]
     pub reasoning: String,
+    /// Model calls made to produce it (absent for symbolic modules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<ModelUsage>,
 }
 
 /// Critic output for one proposed action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Verdict {
     /// Episode step.
     pub step: u32,
@@ -326,6 +332,9 @@ pub struct Verdict {
     pub feasible: bool,
     /// Reason, fed back to the planner when not feasible.
     pub feedback: String,
+    /// Model calls made to produce it (absent for symbolic modules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<ModelUsage>,
 }
 
 /// A skill goal (ROS 2: `SendGoal` request).
@@ -628,4 +637,299 @@ pub struct Transition {
     pub from: String,
     /// Target state.
     pub to: String,
+}
+
+/// Model calls made by a module for one output: counted per episode against its budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ModelUsage {
+    /// Chat completion requests (repairs and retries included).
+    pub calls: u32,
+    /// Prompt tokens, as the endpoint reported them.
+    pub prompt_tokens: u64,
+    /// Completion tokens, as the endpoint reported them.
+    pub completion_tokens: u64,
+    /// Time spent waiting for the endpoint, s.
+    pub latency_s: f64,
+}
+
+impl ModelUsage {
+    /// Add `other` to `self`.
+    pub fn add(&mut self, other: &ModelUsage) {
+        self.calls += other.calls;
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.latency_s += other.latency_s;
+    }
+}
+
+/// One model call as logged on `clea/<ns>/model/call`: enough to audit it and to replay it
+/// (the cassette backend serves `reply` to an identical `request`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ModelCall {
+    /// Module that called (`planner`, `critic`, `summarizer`, `observer`).
+    pub module: String,
+    /// Episode step.
+    pub step: u32,
+    /// The request body as sent (no credentials: the API key travels only in a header).
+    pub request: serde_json::Value,
+    /// The reply's text (message content or forced tool-call arguments); empty on error.
+    pub reply: String,
+    /// Tokens and latency of this call.
+    pub usage: ModelUsage,
+    /// `accepted`, or why the reply was rejected (parse or validation error) or the call failed.
+    pub outcome: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Perception: camera frames in, detections out (clea-perception).
+// ---------------------------------------------------------------------------------------------
+
+/// A point in time (ROS 2 `builtin_interfaces/Time`): seconds and nanoseconds since the epoch of
+/// the clock that stamped it (wall clock on a real robot, the simulator's clock in simulation).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub struct Time {
+    /// Whole seconds.
+    pub sec: i32,
+    /// Nanoseconds within the second, `[0, 1e9)`.
+    pub nanosec: u32,
+}
+
+impl Time {
+    /// The time `secs` seconds after the epoch (clamped to the representable range).
+    pub fn from_secs_f64(secs: f64) -> Self {
+        let secs = secs.clamp(i32::MIN as f64, i32::MAX as f64);
+        let sec = secs.floor();
+        let nanosec = ((secs - sec) * 1e9).round().min(999_999_999.0) as u32;
+        Self {
+            sec: sec as i32,
+            nanosec,
+        }
+    }
+
+    /// Seconds since the epoch.
+    pub fn as_secs_f64(self) -> f64 {
+        f64::from(self.sec) + f64::from(self.nanosec) * 1e-9
+    }
+
+    /// The current wall-clock time.
+    pub fn now() -> Self {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Self {
+            sec: i32::try_from(d.as_secs()).unwrap_or(i32::MAX),
+            nanosec: d.subsec_nanos(),
+        }
+    }
+}
+
+/// Stamp and coordinate frame of a message (ROS 2 `std_msgs/Header`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Header {
+    /// When the data was acquired (for an image: the exposure).
+    pub stamp: Time,
+    /// Coordinate frame of the data, e.g. `camera_color_optical_frame`.
+    pub frame_id: String,
+}
+
+/// A camera image (ROS 2 `sensor_msgs/Image`), published on
+/// `clea/<ns>/robot/<robot>/camera/<cam>/image` (colour) and `.../camera/<cam>/depth` (depth
+/// aligned to the colour image).
+///
+/// `encoding` is a ROS encoding: `rgb8`, `bgr8`, `mono8` (colour/grey, one byte per channel),
+/// `16UC1` (depth in millimetres, 0 = invalid) or `32FC1` (depth in metres, 0/NaN = invalid).
+/// Row `r` starts at byte `r * step`. In JSON, `data` is base64 (as Foxglove writes bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CameraImage {
+    /// Acquisition time and the camera's optical frame.
+    pub header: Header,
+    /// Rows, pixels.
+    pub height: u32,
+    /// Columns, pixels.
+    pub width: u32,
+    /// Pixel encoding (see above).
+    pub encoding: String,
+    /// 1 when multi-byte pixels are big-endian.
+    #[serde(default)]
+    pub is_bigendian: u8,
+    /// Bytes per row.
+    pub step: u32,
+    /// Pixel bytes, `step * height` of them.
+    #[serde(with = "base64_bytes")]
+    #[schemars(with = "String")]
+    pub data: Vec<u8>,
+}
+
+/// Pinhole calibration of a camera (the part of ROS 2 `sensor_msgs/CameraInfo` perception uses),
+/// published on `clea/<ns>/robot/<robot>/camera/<cam>/camera_info`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CameraInfo {
+    /// Stamp and the camera's optical frame.
+    pub header: Header,
+    /// Rows of the calibrated image, pixels.
+    pub height: u32,
+    /// Columns of the calibrated image, pixels.
+    pub width: u32,
+    /// Distortion model, e.g. `plumb_bob` (images are expected rectified).
+    #[serde(default)]
+    pub distortion_model: String,
+    /// Distortion coefficients.
+    #[serde(default)]
+    pub d: Vec<f64>,
+    /// Intrinsic matrix K, row-major `[fx, 0, cx, 0, fy, cy, 0, 0, 1]`, pixels.
+    pub k: [f64; 9],
+}
+
+/// An axis-aligned box in image pixels (x to the right, y down; corners are pixel edges, so a
+/// box covering pixel columns 10..=19 has `x_min = 10`, `x_max = 20`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BoundingBox2D {
+    /// Left edge, px.
+    pub x_min: f64,
+    /// Top edge, px.
+    pub y_min: f64,
+    /// Right edge, px.
+    pub x_max: f64,
+    /// Bottom edge, px.
+    pub y_max: f64,
+}
+
+/// A binary mask as run-length encoding over a pixel rectangle of the image.
+///
+/// The rectangle is `width` x `height` pixels with its top-left pixel at (`x`, `y`). Runs go
+/// row by row (row-major), alternate off/on and start with an "off" run (which may be 0), so
+/// `counts.iter().sum() == width * height`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MaskRle {
+    /// Left pixel column of the rectangle.
+    pub x: u32,
+    /// Top pixel row of the rectangle.
+    pub y: u32,
+    /// Columns of the rectangle.
+    pub width: u32,
+    /// Rows of the rectangle.
+    pub height: u32,
+    /// Run lengths, starting with "off".
+    pub counts: Vec<u32>,
+}
+
+/// A 3D point, m.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Point3 {
+    /// x, m.
+    pub x: f64,
+    /// y, m.
+    pub y: f64,
+    /// z, m.
+    pub z: f64,
+}
+
+/// One detected object in an image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Detection {
+    /// Class label of the detector, e.g. `apple` or `face`.
+    pub label: String,
+    /// Class index of the detector.
+    pub class_id: u32,
+    /// Confidence in `[0, 1]`.
+    pub score: f32,
+    /// Box in source-image pixels.
+    pub bbox: BoundingBox2D,
+    /// Instance mask (segmentation models), cropped to the box.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask: Option<MaskRle>,
+    /// Keypoints in source-image pixels (CenterFace: eyes, nose, mouth corners).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keypoints: Vec<[f64; 2]>,
+    /// Position in the camera's optical frame (x right, y down, z forward), m; `None` without
+    /// valid depth.
+    #[serde(default)]
+    pub position_camera: Option<Point3>,
+    /// Position in [`Detections::target_frame_id`], m; `None` without valid depth.
+    #[serde(default)]
+    pub position: Option<Point3>,
+}
+
+/// Everything a detector found in one camera frame, published on
+/// `clea/<ns>/robot/<robot>/perception/detections`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Detections {
+    /// Stamp of the image and the camera's optical frame.
+    pub header: Header,
+    /// Robot whose camera took the image.
+    pub robot: String,
+    /// Camera name.
+    pub camera: String,
+    /// Image columns, pixels.
+    pub image_width: u32,
+    /// Image rows, pixels.
+    pub image_height: u32,
+    /// Frame of [`Detection::position`], e.g. `world` or `base_link`.
+    pub target_frame_id: String,
+    /// Detections, best score first.
+    pub detections: Vec<Detection>,
+}
+
+/// Base64 (RFC 4648, with padding) for byte fields in JSON, as Foxglove encodes `bytes`.
+mod base64_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                chunk.get(1).copied().unwrap_or(0),
+                chunk.get(2).copied().unwrap_or(0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        s.serialize_str(&out)
+    }
+
+    fn value(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let s = s.trim_end_matches('=').as_bytes();
+        let mut out = Vec::with_capacity(s.len() * 3 / 4);
+        for chunk in s.chunks(4) {
+            if chunk.len() == 1 {
+                return Err(serde::de::Error::custom("base64: truncated input"));
+            }
+            let mut n = 0u32;
+            for (i, &c) in chunk.iter().enumerate() {
+                let v = value(c).ok_or_else(|| {
+                    serde::de::Error::custom(format!("base64: invalid character {:?}", c as char))
+                })?;
+                n |= v << (18 - 6 * i);
+            }
+            out.push((n >> 16) as u8);
+            if chunk.len() > 2 {
+                out.push((n >> 8) as u8);
+            }
+            if chunk.len() > 3 {
+                out.push(n as u8);
+            }
+        }
+        Ok(out)
+    }
 }

@@ -11,8 +11,8 @@
 //! stream up to its last complete chunk: a crash loses at most the open chunk.
 
 use crate::msg::{
-    ActionRecord, Belief, EStop, EpisodeEvent, Observation, Plan, RobotObservation, SkillFeedback,
-    SkillResult, Transition, Verdict,
+    ActionRecord, Belief, EStop, EpisodeEvent, ModelCall, Observation, Plan, RobotObservation,
+    SkillFeedback, SkillResult, Transition, Verdict,
 };
 use crate::{Bus, BusError};
 use std::borrow::Cow;
@@ -112,6 +112,7 @@ pub fn schema_for_key(ns: &str, key: &str) -> Option<(&'static str, &'static str
         ["estop"] => "clea.EStop",
         ["episode", "event"] => "clea.EpisodeEvent",
         ["episode", "transition"] => "clea.Transition",
+        ["model", "call"] => "clea.ModelCall",
         ["robot", _, "observation"] => "clea.RobotObservation",
         ["robot", _, "skill", _, "feedback"] => "clea.SkillFeedback",
         ["robot", _, "skill", _, "result"] => "clea.SkillResult",
@@ -135,6 +136,7 @@ fn schemas() -> &'static BTreeMap<&'static str, String> {
             ("clea.EStop", s::<EStop>()),
             ("clea.EpisodeEvent", s::<EpisodeEvent>()),
             ("clea.Transition", s::<Transition>()),
+            ("clea.ModelCall", s::<ModelCall>()),
             ("clea.RobotObservation", s::<RobotObservation>()),
             ("clea.SkillFeedback", s::<SkillFeedback>()),
             ("clea.SkillResult", s::<SkillResult>()),
@@ -301,4 +303,84 @@ impl Recorder {
             }),
         }
     }
+}
+
+/// One message read back from an episode log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedMessage {
+    /// Channel topic (the key expression).
+    pub topic: String,
+    /// Log time, ns since the Unix epoch.
+    pub log_time: u64,
+    /// The JSON payload.
+    pub data: Vec<u8>,
+}
+
+/// An episode log read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpisodeLog {
+    /// Messages in file order (log order).
+    pub messages: Vec<LoggedMessage>,
+    /// The `clea.episode` metadata (empty if absent).
+    pub metadata: BTreeMap<String, String>,
+    /// Whether the file was cut short (no footer, e.g. the writer was killed): the messages are
+    /// those of its complete chunks.
+    pub truncated: bool,
+}
+
+/// Read an episode log, up to its last complete chunk if it was cut short.
+///
+/// # Errors
+/// [`RecordError::Io`] when the file cannot be read; [`RecordError::Mcap`] when it is not an
+/// MCAP file at all.
+pub fn read_log(path: &Path) -> Result<EpisodeLog, RecordError> {
+    let bytes = std::fs::read(path).map_err(|source| RecordError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mcap_err = |e: mcap::McapError| RecordError::Mcap {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let complete = bytes.ends_with(mcap::MAGIC);
+    let options = if complete {
+        enumset::EnumSet::empty()
+    } else {
+        mcap::read::Options::IgnoreEndMagic.into()
+    };
+    let mut log = EpisodeLog {
+        messages: Vec::new(),
+        metadata: BTreeMap::new(),
+        truncated: !complete,
+    };
+    let reader = mcap::read::LinearReader::new_with_options(&bytes, options).map_err(mcap_err)?;
+    for record in reader {
+        match record {
+            Ok(mcap::records::Record::Metadata(m)) if m.name == "clea.episode" => {
+                log.metadata = m.metadata;
+            }
+            Ok(_) => {}
+            Err(_) => {
+                log.truncated = true;
+                break;
+            }
+        }
+    }
+    let stream = mcap::MessageStream::new_with_options(&bytes, options).map_err(mcap_err)?;
+    for m in stream {
+        match m {
+            Ok(m) => log.messages.push(LoggedMessage {
+                topic: m.channel.topic.clone(),
+                log_time: m.log_time,
+                data: m.data.into_owned(),
+            }),
+            Err(e) => {
+                // A cut file ends in a partial record: everything before it is intact.
+                tracing::debug!(error = %e, "log ends early");
+                log.truncated = true;
+                break;
+            }
+        }
+    }
+    Ok(log)
 }

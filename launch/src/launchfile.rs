@@ -9,7 +9,15 @@
 //!   episodes: 1           # episodes to run against the simulator's episode service
 //!   seed: 0               # optional; default: the scenario's
 //!   log_dir: logs         # optional: one MCAP episode log per episode
-//! agent: { history: 16, skill_timeout_s: 30, module_timeout_s: 30, wait_for_robots_s: 10 }
+//! agent: { history: 16, skill_timeout_s: 30, module_timeout_s: 30, wait_for_robots_s: 10,
+//!          max_model_calls: 500, max_model_tokens: 2000000 }
+//! models:                                                   # optional: model-backed modules
+//!   endpoints:
+//!     local: { base_url: "http://127.0.0.1:8080/v1", model: qwen05, structured: json_object }
+//!   modules:                                                # symbolic | model | rules_then_model
+//!     planner: { backend: model, endpoint: local }
+//!     critic: { backend: rules_then_model, endpoint: local }
+//!   cassette: logs/episode.mcap                             # optional: replay recorded replies
 //! ```
 //! The whole file is checked before any actor starts; an error names the file, the line or
 //! field, and the reason.
@@ -35,6 +43,9 @@ pub struct LaunchFile {
     /// Agent settings.
     #[serde(default)]
     pub agent: AgentSection,
+    /// Model endpoints and which modules use them.
+    #[serde(default)]
+    pub models: clea_agent::backends::ModelsConfig,
 }
 
 /// `controller:` section.
@@ -91,6 +102,22 @@ pub struct AgentSection {
     /// How long to wait for robots' skill servers to appear, s.
     #[serde(default = "ten")]
     pub wait_for_robots_s: f64,
+    /// Most model calls per episode.
+    #[serde(default = "calls")]
+    pub max_model_calls: u32,
+    /// Most model tokens per episode.
+    #[serde(default = "tokens")]
+    pub max_model_tokens: u64,
+    /// Wall-time budget per episode, s, replacing the scenario's (a model on a CPU is slow).
+    #[serde(default)]
+    pub max_wall_time_s: Option<f64>,
+}
+
+fn calls() -> u32 {
+    500
+}
+fn tokens() -> u64 {
+    2_000_000
 }
 
 fn history() -> usize {
@@ -110,6 +137,9 @@ impl Default for AgentSection {
             skill_timeout_s: thirty(),
             module_timeout_s: thirty(),
             wait_for_robots_s: ten(),
+            max_model_calls: calls(),
+            max_model_tokens: tokens(),
+            max_wall_time_s: None,
         }
     }
 }
@@ -118,7 +148,7 @@ impl Default for AgentSection {
 pub fn load(path: &Path) -> Result<LaunchFile, String> {
     let file = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{file}: file: {e}"))?;
-    let lf: LaunchFile = serde_yaml::from_str(&text).map_err(|e| {
+    let mut lf: LaunchFile = serde_yaml::from_str(&text).map_err(|e| {
         let loc = e.location().map_or("document".to_string(), |l| {
             format!("line {} column {}", l.line(), l.column())
         });
@@ -172,6 +202,7 @@ pub fn load(path: &Path) -> Result<LaunchFile, String> {
         ("agent.skill_timeout_s", a.skill_timeout_s),
         ("agent.module_timeout_s", a.module_timeout_s),
         ("agent.wait_for_robots_s", a.wait_for_robots_s),
+        ("agent.max_wall_time_s", a.max_wall_time_s.unwrap_or(1.0)),
     ] {
         if !(v.is_finite() && v > 0.0) {
             return Err(fail(field, format!("{v} is not a positive time in s")));
@@ -180,5 +211,28 @@ pub fn load(path: &Path) -> Result<LaunchFile, String> {
     if a.history == 0 {
         return Err(fail("agent.history", "must hold at least 1 entry".into()));
     }
+    // Relative template and cassette paths are relative to the launch file.
+    let base = path.parent().unwrap_or(Path::new("."));
+    let rel = |p: &mut PathBuf| {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+    };
+    for m in [
+        &mut lf.models.modules.observer,
+        &mut lf.models.modules.memory,
+        &mut lf.models.modules.planner,
+        &mut lf.models.modules.critic,
+    ] {
+        if let Some(t) = m.template.as_mut() {
+            rel(t);
+        }
+    }
+    if let Some(c) = lf.models.cassette.as_mut() {
+        rel(c);
+    }
+    lf.models
+        .check()
+        .map_err(|(field, why)| fail(&field, why))?;
     Ok(lf)
 }

@@ -8,8 +8,18 @@ pub fn render(report: &SuiteReport) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header([
-        "scenario", "success", "score", "steps", "fail", "invalid", "rejected", "replans",
-        "perturb", "reason",
+        "scenario",
+        "success",
+        "score",
+        "steps",
+        "fail",
+        "invalid",
+        "rejected",
+        "replans",
+        "perturb",
+        "model calls",
+        "tokens",
+        "reason",
     ]);
     for e in &report.episodes {
         t.add_row([
@@ -22,13 +32,26 @@ pub fn render(report: &SuiteReport) -> String {
             e.critic_rejections.to_string(),
             e.replans.to_string(),
             e.perturbations.to_string(),
+            e.model_calls.to_string(),
+            (e.prompt_tokens + e.completion_tokens).to_string(),
             e.reason.clone(),
         ]);
     }
     let s = &report.summary;
     let ok = report.episodes.iter().filter(|e| e.success).count();
-    format!(
+    let mut out = format!(
         "{t}\nsuccess rate {:.3} ({ok}/{}), average score {:.3}, mean steps {:.1}, wall time {:.3} s\n",
         s.success_rate, s.episodes, s.score, s.mean_steps, s.wall_time_s
-    )
+    );
+    if s.model_calls > 0 {
+        out.push_str(&format!(
+            "model calls {} ({:.2} per executed action), tokens {} ({} per successful episode)\n",
+            s.model_calls,
+            s.calls_per_action,
+            s.model_tokens,
+            s.tokens_per_success
+                .map_or("no success".to_string(), |t| format!("{t:.0}"))
+        ));
+    }
+    out
 }

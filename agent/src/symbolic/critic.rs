@@ -38,6 +38,7 @@ impl Critic for RuleCritic {
                 }),
             feasible,
             feedback,
+            usage: None,
         })
     }
 }

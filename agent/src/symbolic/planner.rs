@@ -101,6 +101,7 @@ pub fn plan_from(
             actions: Vec::new(),
             done: true,
             reasoning: "every goal predicate holds in the belief".into(),
+            usage: None,
         });
     }
     actions.truncate(max_actions);
@@ -113,6 +114,7 @@ pub fn plan_from(
         ),
         actions: actions.iter().map(Action::to_call).collect(),
         done: false,
+        usage: None,
     })
 }
 

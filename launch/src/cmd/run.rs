@@ -32,7 +32,15 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
     let lf = launchfile::load(&args.launch_file).map_err(CliError::Input)?;
     let bus = Bus::open(&lf.bus).await?;
     let skill_timeout = Duration::from_secs_f64(lf.agent.skill_timeout_s);
-    let _actors = ActorSet::symbolic(&bus, &lf.actors, lf.agent.history, skill_timeout).await?;
+    let _actors = ActorSet::build(
+        &bus,
+        &lf.actors,
+        &lf.models,
+        lf.agent.history,
+        skill_timeout,
+    )
+    .await
+    .map_err(|e| CliError::Input(format!("{}: models: {e}", args.launch_file.display())))?;
     let Some(c) = &lf.controller else {
         eprintln!(
             "clea: running actors [{}] on clea/{}/; Ctrl-C stops",
@@ -58,6 +66,9 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         },
         module_timeout: Duration::from_secs_f64(lf.agent.module_timeout_s),
         skill_timeout,
+        max_model_calls: lf.agent.max_model_calls,
+        max_model_tokens: lf.agent.max_model_tokens,
+        max_wall_time: lf.agent.max_wall_time_s.map(Duration::from_secs_f64),
         ..Default::default()
     };
     let mut episodes = Vec::new();

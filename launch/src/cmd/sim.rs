@@ -4,6 +4,7 @@ use crate::error::CliError;
 use crate::table;
 use clap::{Args, ValueEnum};
 use clea_agent::actors::{ActorKind, ActorSet};
+use clea_agent::backends::ModelsConfig;
 use clea_agent::controller::ControllerConfig;
 use clea_agent::episode::{run_episode, EpisodeOptions};
 use clea_agent::openloop::{run_action_list, OpenLoopOptions};
@@ -74,6 +75,14 @@ pub struct SimArgs {
     /// Deadline of each skill after acceptance, s (the executor cancels it then).
     #[arg(long, default_value_t = 30.0)]
     pub skill_timeout: f64,
+    /// Take the agent's module backends, endpoints and budgets from this launch file
+    /// (its `agent:` and `models:` sections), e.g. launch/files/llm-kitchen.yaml.
+    #[arg(long, conflicts_with_all = ["plan", "reference_plan"])]
+    pub agent: Option<PathBuf>,
+    /// Serve model replies recorded in this episode log instead of calling endpoints
+    /// (deterministic re-run of a model-backed episode).
+    #[arg(long, requires = "agent")]
+    pub cassette: Option<PathBuf>,
 }
 
 /// What each episode runs.
@@ -121,12 +130,35 @@ pub async fn run(args: SimArgs) -> Result<(), CliError> {
             }),
         });
     }
+    let agent = match &args.agent {
+        Some(p) => {
+            let mut lf = crate::launchfile::load(p).map_err(CliError::Input)?;
+            if let Some(c) = &args.cassette {
+                if !c.is_file() {
+                    return Err(CliError::Input(format!(
+                        "{}: --cassette: no such file",
+                        c.display()
+                    )));
+                }
+                lf.models.cassette = Some(c.clone());
+            }
+            AgentSetup {
+                models: lf.models,
+                history: lf.agent.history,
+                module_timeout: Duration::from_secs_f64(lf.agent.module_timeout_s),
+                max_model_calls: lf.agent.max_model_calls,
+                max_model_tokens: lf.agent.max_model_tokens,
+                max_wall_time: lf.agent.max_wall_time_s.map(Duration::from_secs_f64),
+            }
+        }
+        None => AgentSetup::default(),
+    };
     let bus = Bus::open(&bus_config).await?;
     let progress = progress_bar(scenarios.len(), args.json);
     let mut episodes: Vec<EpisodeReport> = Vec::new();
     for (i, (s, mode)) in scenarios.iter().zip(&modes).enumerate() {
         progress.set_message(s.name.clone());
-        episodes.push(run_one(&bus, &args, i, s, mode).await?);
+        episodes.push(run_one(&bus, &args, &agent, i, s, mode).await?);
         progress.inc(1);
     }
     progress.finish_and_clear();
@@ -154,9 +186,34 @@ fn progress_bar(n: usize, quiet: bool) -> ProgressBar {
     pb
 }
 
+/// The agent's backends and budgets (symbolic by default, or from `--agent`).
+struct AgentSetup {
+    models: ModelsConfig,
+    history: usize,
+    module_timeout: Duration,
+    max_model_calls: u32,
+    max_model_tokens: u64,
+    max_wall_time: Option<Duration>,
+}
+
+impl Default for AgentSetup {
+    fn default() -> Self {
+        let d = EpisodeOptions::default();
+        Self {
+            models: ModelsConfig::default(),
+            history: 16,
+            module_timeout: d.module_timeout,
+            max_model_calls: d.max_model_calls,
+            max_model_tokens: d.max_model_tokens,
+            max_wall_time: None,
+        }
+    }
+}
+
 async fn run_one(
     bus: &Bus,
     args: &SimArgs,
+    agent: &AgentSetup,
     index: usize,
     s: &Scenario,
     mode: &Mode,
@@ -192,11 +249,23 @@ async fn run_one(
             run_action_list(&bus, plan, opts).await?
         }
         Mode::Agent(config) => {
-            let _actors = ActorSet::symbolic(&bus, &ActorKind::ALL, 16, skill_timeout).await?;
+            let _actors = ActorSet::build(
+                &bus,
+                &ActorKind::ALL,
+                &agent.models,
+                agent.history,
+                skill_timeout,
+            )
+            .await
+            .map_err(|e| CliError::Input(format!("--agent: {e}")))?;
             let opts = EpisodeOptions {
                 seed: args.seed,
                 controller: *config,
                 skill_timeout,
+                module_timeout: agent.module_timeout,
+                max_model_calls: agent.max_model_calls,
+                max_model_tokens: agent.max_model_tokens,
+                max_wall_time: agent.max_wall_time,
                 ..Default::default()
             };
             run_episode(&bus, &opts).await?

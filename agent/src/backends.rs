@@ -1,0 +1,143 @@
+//! Which implementation runs each CLEA module: symbolic or model-backed, on which endpoint.
+//! This is the `agent:` part of launch files (see `launch/files/`).
+
+use crate::model::client::EndpointConfig;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Implementation of one module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// The embedded symbolic implementation.
+    #[default]
+    Symbolic,
+    /// A chat model on an endpoint.
+    Model,
+    /// Critic only: the rule critic, then the model for the actions the rules pass.
+    RulesThenModel,
+}
+
+/// Settings of one module.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleConfig {
+    /// Implementation.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Endpoint name (a key of `endpoints:`) for model backends.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Prompt template file replacing the built-in one (same placeholders).
+    #[serde(default)]
+    pub template: Option<PathBuf>,
+    /// Repairs allowed after an invalid model reply.
+    #[serde(default = "two")]
+    pub repairs: u32,
+}
+
+fn two() -> u32 {
+    2
+}
+
+/// The module choices.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModulesConfig {
+    /// Observer (symbolic only for now: the simulator and perception give structured
+    /// observations).
+    #[serde(default)]
+    pub observer: ModuleConfig,
+    /// Memory (summarizer).
+    #[serde(default)]
+    pub memory: ModuleConfig,
+    /// Planner.
+    #[serde(default)]
+    pub planner: ModuleConfig,
+    /// Critic.
+    #[serde(default)]
+    pub critic: ModuleConfig,
+}
+
+/// Model endpoints and module choices.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsConfig {
+    /// Named endpoints.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, EndpointConfig>,
+    /// Per-module backends.
+    #[serde(default)]
+    pub modules: ModulesConfig,
+    /// Serve model replies from this episode log instead of calling endpoints.
+    #[serde(default)]
+    pub cassette: Option<PathBuf>,
+}
+
+impl ModelsConfig {
+    /// Check the choices: endpoints named by modules exist, model backends name one, only the
+    /// critic takes `rules_then_model`, the observer is symbolic. Errors name the field.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        let mods = [
+            ("observer", &self.modules.observer),
+            ("memory", &self.modules.memory),
+            ("planner", &self.modules.planner),
+            ("critic", &self.modules.critic),
+        ];
+        for (name, m) in mods {
+            let field = |f: &str| format!("agent.modules.{name}.{f}");
+            match m.backend {
+                Backend::Symbolic => {}
+                Backend::RulesThenModel if name != "critic" => {
+                    return Err((field("backend"), "rules_then_model is for the critic only".into()))
+                }
+                Backend::Model if name == "observer" => {
+                    return Err((
+                        field("backend"),
+                        "a model-backed observer needs camera frames; the observer is symbolic in this version".into(),
+                    ))
+                }
+                _ => match &m.endpoint {
+                    None => return Err((field("endpoint"), "a model backend needs an endpoint".into())),
+                    Some(e) if !self.endpoints.contains_key(e) => {
+                        return Err((field("endpoint"), format!("no endpoint named {e:?} in agent.endpoints")))
+                    }
+                    Some(_) => {}
+                },
+            }
+            if let Some(t) = &m.template {
+                if !t.is_file() {
+                    return Err((field("template"), format!("{} is not a file", t.display())));
+                }
+            }
+        }
+        for (name, e) in &self.endpoints {
+            let field = |f: &str| format!("agent.endpoints.{name}.{f}");
+            if !(e.base_url.starts_with("http://") || e.base_url.starts_with("https://")) {
+                return Err((
+                    field("base_url"),
+                    format!("{:?} is not an http(s) URL", e.base_url),
+                ));
+            }
+            if !(e.timeout_s.is_finite() && e.timeout_s > 0.0) {
+                return Err((field("timeout_s"), "must be a positive time in s".into()));
+            }
+            if e.max_tokens == 0 {
+                return Err((field("max_tokens"), "must be at least 1".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether any module calls a model.
+    pub fn uses_models(&self) -> bool {
+        [
+            &self.modules.memory,
+            &self.modules.planner,
+            &self.modules.critic,
+        ]
+        .iter()
+        .any(|m| m.backend != Backend::Symbolic)
+    }
+}

@@ -1,0 +1,132 @@
+//! The model-backed critic (CLEA Sec. III-D), and the layered critic that asks the model only
+//! about actions the rule critic passes.
+
+use super::prompt::{quote, render, task_values, CRITIC};
+use super::ModelRuntime;
+use crate::modules::{Critic, ModuleError};
+use crate::symbolic::RuleCritic;
+use async_trait::async_trait;
+use clea_bus::msg::{CritiqueRequest, Verdict};
+use clea_skills::validate;
+use serde_json::{json, Value};
+
+/// A critic that asks a chat model.
+pub struct ModelCritic {
+    runtime: ModelRuntime,
+    template: String,
+}
+
+impl ModelCritic {
+    /// A critic on `runtime` with the default template.
+    pub fn new(runtime: ModelRuntime) -> Self {
+        Self {
+            runtime,
+            template: CRITIC.to_string(),
+        }
+    }
+}
+
+/// The JSON schema of a critic reply.
+pub fn verdict_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "reasoning": {"type": "string"},
+            "feasible": {"type": "boolean"},
+            "feedback": {"type": "string"},
+        },
+        "required": ["reasoning", "feasible", "feedback"],
+        "additionalProperties": false,
+    })
+}
+
+#[async_trait]
+impl Critic for ModelCritic {
+    async fn judge(&mut self, req: &CritiqueRequest) -> Result<Verdict, ModuleError> {
+        let action_text = match &req.action {
+            Some(call) => match validate(call, &req.task.vocabulary) {
+                Ok(a) => a.to_string(),
+                Err(e) => {
+                    // Never ask a model about a call that is not in the pool.
+                    return Ok(Verdict {
+                        step: req.belief.step,
+                        action: call.clone(),
+                        feasible: false,
+                        feedback: format!("invalid call: {e}"),
+                        usage: None,
+                    });
+                }
+            },
+            None => "declare the task done (every goal predicate holds)".to_string(),
+        };
+        let mut values = task_values(&req.task);
+        values.push(("belief", quote(&req.belief.text)));
+        values.push(("observation", quote(&req.observation.text)));
+        values.push(("subgoal", quote(&req.subgoal)));
+        values.push(("action", action_text));
+        let prompt = render(&self.template, &values);
+        let messages = vec![super::client::ChatMessage::text("user", prompt)];
+        let ((feasible, feedback), usage) = self
+            .runtime
+            .ask(
+                "critic",
+                req.belief.step,
+                "verdict",
+                verdict_schema(),
+                messages,
+                |v| {
+                    let feasible = v
+                        .get("feasible")
+                        .and_then(Value::as_bool)
+                        .ok_or("missing boolean field \"feasible\"")?;
+                    let feedback = v
+                        .get("feedback")
+                        .and_then(Value::as_str)
+                        .ok_or("missing string field \"feedback\"")?;
+                    Ok((feasible, feedback.to_string()))
+                },
+            )
+            .await?;
+        Ok(Verdict {
+            step: req.belief.step,
+            action: req
+                .action
+                .clone()
+                .unwrap_or_else(|| clea_bus::msg::SkillCall {
+                    skill: "done".into(),
+                    args: Default::default(),
+                }),
+            feasible,
+            feedback,
+            usage: Some(usage),
+        })
+    }
+}
+
+/// Rule critic first; the model critic only for what the rules pass (CLEA's VLM critic behind
+/// cheap checks: a model call is spent only where the rules cannot decide).
+pub struct LayeredCritic {
+    rules: RuleCritic,
+    model: ModelCritic,
+}
+
+impl LayeredCritic {
+    /// Rules, then `model`.
+    pub fn new(model: ModelCritic) -> Self {
+        Self {
+            rules: RuleCritic,
+            model,
+        }
+    }
+}
+
+#[async_trait]
+impl Critic for LayeredCritic {
+    async fn judge(&mut self, req: &CritiqueRequest) -> Result<Verdict, ModuleError> {
+        let v = self.rules.judge(req).await?;
+        if !v.feasible {
+            return Ok(v);
+        }
+        self.model.judge(req).await
+    }
+}

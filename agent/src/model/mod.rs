@@ -1,0 +1,122 @@
+//! Model-backed modules: planner, critic and summarizer on any OpenAI-compatible endpoint.
+//!
+//! - [`client`]: the chat completions client ([`client::HttpBackend`]) with structured output,
+//!   retries and accounting, behind the [`client::ChatBackend`] trait.
+//! - [`cassette`]: a backend that serves replies recorded in an episode log, so an episode
+//!   re-runs with the same decisions and no endpoint.
+//! - [`prompt`]: the prompt templates (`agent/prompts/*.md`) and how world text is quoted.
+//! - [`planner`], [`critic`], [`summarizer`]: the modules.
+//!
+//! Safety: every reply is parsed as JSON against the module's schema and validated against the
+//! skill pool and the world vocabulary; an invalid reply is sent back with the error for a
+//! bounded number of repairs, then the module fails cleanly. Nothing a model writes is evaluated:
+//! the only way its text reaches a robot is as a skill call that `clea_skills::validate` accepted
+//! (and that the controller checks again, with the task's scope).
+
+pub mod cassette;
+pub mod client;
+pub mod critic;
+pub mod planner;
+pub mod prompt;
+pub mod summarizer;
+
+use crate::modules::ModuleError;
+use clea_bus::msg::{ModelCall, ModelUsage};
+use client::{ChatBackend, ChatMessage, ChatRequest};
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// What model-backed modules share: the backend and where model calls are logged.
+#[derive(Clone)]
+pub struct ModelRuntime {
+    /// The endpoint or cassette.
+    pub backend: Arc<dyn ChatBackend>,
+    /// Every call goes here (the actor publishes it on `clea/<ns>/model/call`).
+    pub log: Option<UnboundedSender<ModelCall>>,
+    /// Repairs allowed after an invalid reply.
+    pub repairs: u32,
+}
+
+impl ModelRuntime {
+    fn record(&self, call: ModelCall) {
+        tracing::debug!(module = %call.module, outcome = %call.outcome, "model call");
+        if let Some(log) = &self.log {
+            let _ = log.send(call);
+        }
+    }
+
+    /// Ask for a reply following `schema`; `check` parses and validates it. An invalid reply is
+    /// sent back with the error, up to `repairs` times. Every call is logged with its outcome.
+    ///
+    /// # Errors
+    /// [`ModuleError::Backend`] when the endpoint fails (after its retries);
+    /// [`ModuleError::NoAnswer`] when no reply passed `check` after the repairs.
+    pub async fn ask<T>(
+        &self,
+        module: &str,
+        step: u32,
+        schema_name: &str,
+        schema: Value,
+        mut messages: Vec<ChatMessage>,
+        check: impl Fn(&Value) -> Result<T, String>,
+    ) -> Result<(T, ModelUsage), ModuleError> {
+        let mut usage = ModelUsage::default();
+        let mut last = String::new();
+        for _ in 0..=self.repairs {
+            let req = ChatRequest {
+                schema_name: schema_name.into(),
+                schema: schema.clone(),
+                messages: messages.clone(),
+            };
+            let body = self.backend.body(&req);
+            let reply = match self.backend.complete(&req).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.record(ModelCall {
+                        module: module.into(),
+                        step,
+                        request: body,
+                        reply: String::new(),
+                        usage: ModelUsage::default(),
+                        outcome: format!("error: {e}"),
+                    });
+                    return Err(ModuleError::Backend(e.to_string()));
+                }
+            };
+            usage.add(&reply.usage);
+            let verdict = serde_json::from_str::<Value>(&reply.text)
+                .map_err(|e| format!("the reply is not JSON ({e})"))
+                .and_then(|v| check(&v));
+            self.record(ModelCall {
+                module: module.into(),
+                step,
+                request: body,
+                reply: reply.text.clone(),
+                usage: reply.usage,
+                outcome: match &verdict {
+                    Ok(_) => "accepted".into(),
+                    Err(why) => format!("rejected: {why}"),
+                },
+            });
+            match verdict {
+                Ok(t) => return Ok((t, usage)),
+                Err(why) => {
+                    tracing::warn!(module, %why, "model reply rejected");
+                    messages.push(ChatMessage::text("assistant", reply.text));
+                    messages.push(ChatMessage::text(
+                        "user",
+                        format!(
+                            "Your reply was rejected: {why}. Reply again with one JSON object that follows the schema, using only the listed skills and names."
+                        ),
+                    ));
+                    last = why;
+                }
+            }
+        }
+        Err(ModuleError::NoAnswer(format!(
+            "no valid reply after {} repairs; last: {last}",
+            self.repairs
+        )))
+    }
+}
