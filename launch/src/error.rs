@@ -1,6 +1,6 @@
 //! Errors of the command line, mapped to exit codes.
 
-/// A command failure: bad input (exit 2) or a runtime failure (exit 1).
+/// A command failure: bad input (exit 2), a runtime failure or a found difference (exit 1).
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// A file or argument that does not check; the message names file, field and reason.
@@ -9,6 +9,9 @@ pub enum CliError {
     /// Something failed while running.
     #[error("{0:#}")]
     Runtime(#[from] anyhow::Error),
+    /// A comparison found a difference (exit 1, like `diff`).
+    #[error("{0}")]
+    Differs(String),
 }
 
 impl CliError {
@@ -16,7 +19,7 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Input(_) => 2,
-            CliError::Runtime(_) => 1,
+            CliError::Runtime(_) | CliError::Differs(_) => 1,
         }
     }
 }

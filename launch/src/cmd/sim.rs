@@ -32,7 +32,7 @@ pub enum OnOff {
 /// By default the closed-loop CLEA agent (observer, memory, planner, critic, executor with the
 /// symbolic backends) runs each scenario. With `--plan` or `--reference-plan` a fixed action list
 /// runs open-loop instead. Prints one row per episode and the aggregate success rate and score.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SimArgs {
     /// Scenario file, or a folder of scenario files (*.yaml, run in name order).
     pub path: PathBuf,
@@ -95,6 +95,23 @@ enum Mode {
 
 /// Run `clea sim`.
 pub async fn run(args: SimArgs) -> Result<(), CliError> {
+    let Some(report) = run_suite(&args).await? else {
+        return Ok(());
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?
+        );
+    } else {
+        print!("{}", table::render(&report));
+    }
+    Ok(())
+}
+
+/// Run the episodes `args` describe and return their report (`None` after `--serve`).
+pub async fn run_suite(args: &SimArgs) -> Result<Option<SuiteReport>, CliError> {
+    let args = args.clone();
     let scenarios = scenario::load_path(&args.path)?;
     let bus_config = BusConfig {
         namespace: args.namespace.clone(),
@@ -103,7 +120,8 @@ pub async fn run(args: SimArgs) -> Result<(), CliError> {
         multicast_scouting: false,
     };
     if args.serve {
-        return serve(&args, &scenarios, &bus_config).await;
+        serve(&args, &scenarios, &bus_config).await?;
+        return Ok(None);
     }
     if !(args.skill_timeout > 0.0 && args.skill_timeout.is_finite()) {
         return Err(CliError::Input(format!(
@@ -162,16 +180,7 @@ pub async fn run(args: SimArgs) -> Result<(), CliError> {
         progress.inc(1);
     }
     progress.finish_and_clear();
-    let report = SuiteReport::new(episodes);
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?
-        );
-    } else {
-        print!("{}", table::render(&report));
-    }
-    Ok(())
+    Ok(Some(SuiteReport::new(episodes)))
 }
 
 fn progress_bar(n: usize, quiet: bool) -> ProgressBar {
@@ -235,7 +244,18 @@ async fn run_one(
     };
     let seed = args.seed.unwrap_or(s.seed);
     let recorder = match &args.log_dir {
-        Some(dir) => Some(start_recorder(&bus, dir, s, seed, mode).await?),
+        Some(dir) => Some(
+            start_recorder(
+                &bus,
+                dir,
+                s,
+                seed,
+                mode,
+                args.agent.as_deref(),
+                args.cassette.as_deref(),
+            )
+            .await?,
+        ),
         None => None,
     };
     let skill_timeout = Duration::from_secs_f64(args.skill_timeout);
@@ -284,11 +304,19 @@ async fn start_recorder(
     s: &Scenario,
     seed: u64,
     mode: &Mode,
+    agent_file: Option<&std::path::Path>,
+    cassette: Option<&std::path::Path>,
 ) -> Result<Recorder, CliError> {
     let path = dir.join(format!("{}-seed{seed}.mcap", s.name));
     let mut metadata = BTreeMap::from([
         ("scenario".to_string(), s.name.clone()),
-        ("scenario_file".to_string(), s.file.display().to_string()),
+        (
+            "scenario_file".to_string(),
+            std::fs::canonicalize(&s.file)
+                .unwrap_or_else(|_| s.file.clone())
+                .display()
+                .to_string(),
+        ),
         ("seed".to_string(), seed.to_string()),
         (
             "clea_version".to_string(),
@@ -301,6 +329,13 @@ async fn start_recorder(
         }
         Mode::Agent(c) => {
             metadata.insert("agent".into(), "clea".into());
+            if let Some(f) = agent_file {
+                let f = std::fs::canonicalize(f).unwrap_or_else(|_| f.to_path_buf());
+                metadata.insert("agent_file".into(), f.display().to_string());
+            }
+            if let Some(f) = cassette {
+                metadata.insert("cassette".into(), f.display().to_string());
+            }
             metadata.insert("critic".into(), if c.critic { "on" } else { "off" }.into());
             metadata.insert("open_loop".into(), c.open_loop.to_string());
         }

@@ -1,0 +1,138 @@
+//! `clea rerun`: run the agent again on a logged episode and check that it decides the same.
+
+use crate::cmd::sim::{run_suite, OnOff, SimArgs};
+use crate::error::CliError;
+use crate::trace::{common_kinds, decisions, first_divergence, side_by_side};
+use clap::Args;
+use clea_bus::record::read_log;
+use std::path::PathBuf;
+
+/// Rebuild the scenario and seed from an episode log, run the agent again in simulation (with
+/// the recorded model replies as a cassette when the agent was model-backed), and report whether
+/// every decision is identical; if not, the first step where the runs part, side by side.
+///
+/// Exit code 0 when identical, 1 when the runs part. This is how a change to the agent is
+/// regression-tested against a library of logged episodes.
+#[derive(Debug, Args)]
+pub struct RerunArgs {
+    /// Episode log written by `clea sim --log-dir`.
+    pub log: PathBuf,
+    /// Where to write the new run's log (default: a temporary folder).
+    #[arg(long)]
+    pub log_dir: Option<PathBuf>,
+    /// Override the critic setting recorded in the log (to see what a change does).
+    #[arg(long, value_enum)]
+    pub critic: Option<OnOff>,
+    /// Rows shown around the first divergence.
+    #[arg(long, default_value_t = 6)]
+    pub context: usize,
+}
+
+/// Run `clea rerun`.
+pub async fn run(args: RerunArgs) -> Result<(), CliError> {
+    let bad = |why: String| CliError::Input(format!("{}: {why}", args.log.display()));
+    let original = read_log(&args.log).map_err(|e| CliError::Input(e.to_string()))?;
+    if original.truncated {
+        eprintln!(
+            "clea: {} was cut short (no footer: the writer stopped mid-episode); comparing up to its last complete chunk",
+            args.log.display()
+        );
+    }
+    let meta = &original.metadata;
+    let get = |k: &str| {
+        meta.get(k)
+            .cloned()
+            .ok_or_else(|| bad(format!("metadata clea.episode has no {k:?}")))
+    };
+    if meta.get("agent").map(String::as_str) != Some("clea") {
+        return Err(bad(
+            "not a closed-loop agent episode (rerun replays the agent's decisions)".into(),
+        ));
+    }
+    let scenario_file = PathBuf::from(get("scenario_file")?);
+    if !scenario_file.is_file() {
+        return Err(bad(format!(
+            "the scenario file {} is gone",
+            scenario_file.display()
+        )));
+    }
+    let seed: u64 = get("seed")?
+        .parse()
+        .map_err(|_| bad("metadata seed is not a number".into()))?;
+    let critic = match (args.critic, get("critic")?.as_str()) {
+        (Some(c), _) => c,
+        (None, "off") => OnOff::Off,
+        _ => OnOff::On,
+    };
+    let agent = meta.get("agent_file").map(PathBuf::from);
+    let tmp;
+    let log_dir = match &args.log_dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempdir()?;
+            tmp.clone()
+        }
+    };
+    let sim = SimArgs {
+        path: scenario_file,
+        plan: None,
+        reference_plan: false,
+        critic,
+        open_loop: get("open_loop")? == "true",
+        seed: Some(seed),
+        json: true,
+        log_dir: Some(log_dir.clone()),
+        serve: false,
+        listen: vec![],
+        connect: vec![],
+        namespace: clea_bus::session::DEFAULT_NAMESPACE.into(),
+        skill_timeout: 30.0,
+        // A model-backed episode re-runs on its own recorded replies.
+        cassette: agent.as_ref().map(|_| args.log.clone()),
+        agent,
+    };
+    let report = run_suite(&sim)
+        .await?
+        .ok_or_else(|| bad("nothing ran".into()))?;
+    let episode = &report.episodes[0];
+    let new_log = log_dir.join(format!("{}-seed{}.mcap", episode.scenario, episode.seed));
+    let rerun = read_log(&new_log).map_err(|e| CliError::Runtime(e.into()))?;
+    let (mut a, mut b) = (decisions(&original), decisions(&rerun));
+    for kind in common_kinds(&mut a, &mut b) {
+        eprintln!("clea: only one run has {kind} decisions; comparing the others");
+    }
+    match first_divergence(&a, &b) {
+        None => {
+            println!(
+                "identical: {} decisions ({} steps, {}) in {}",
+                a.len(),
+                episode.steps,
+                if episode.success {
+                    "success"
+                } else {
+                    "failure"
+                },
+                new_log.display()
+            );
+            Ok(())
+        }
+        Some(i) => {
+            println!("{}", side_by_side(&a, &b, Some(i), args.context));
+            let step = a.get(i).or(b.get(i)).map_or(0, |d| d.step());
+            println!(
+                "a = {} (recorded), b = {} (re-run)",
+                args.log.display(),
+                new_log.display()
+            );
+            Err(CliError::Differs(format!(
+                "the runs part at decision {i}, step {step}"
+            )))
+        }
+    }
+}
+
+fn tempdir() -> Result<PathBuf, CliError> {
+    let dir = std::env::temp_dir().join(format!("clea-rerun-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| CliError::Runtime(e.into()))?;
+    Ok(dir)
+}
