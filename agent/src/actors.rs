@@ -315,10 +315,12 @@ impl ActorSet {
                 }
                 match result {
                     Ok(rep) => {
-                        if let Err(e) = bus.publish(&out_key, &rep).await {
+                        // Encode once: the same bytes go to the topic and to the caller.
+                        let bytes = encode(&rep);
+                        if let Err(e) = bus.session.put(&out_key, bytes.clone()).await {
                             tracing::warn!(error = %e, "cannot publish module output");
                         }
-                        let _ = query.reply(query.key_expr().clone(), encode(&rep)).await;
+                        let _ = query.reply(query.key_expr().clone(), bytes).await;
                     }
                     Err(e) => {
                         tracing::warn!(module = kind.as_str(), error = %e, "module failed");

@@ -116,7 +116,17 @@ pub async fn run_episode(bus: &Bus, opts: &EpisodeOptions) -> Result<EpisodeRepo
             } else if t0.elapsed() > wall {
                 Event::BudgetExceeded(format!(
                     "wall-time budget of {} s used up",
-                    task.max_wall_time_s
+                    wall.as_secs_f64()
+                ))
+            } else if io.usage.calls >= opts.max_model_calls {
+                Event::BudgetExceeded(format!(
+                    "model-call budget of {} used up",
+                    opts.max_model_calls
+                ))
+            } else if io.usage.prompt_tokens + io.usage.completion_tokens >= opts.max_model_tokens {
+                Event::BudgetExceeded(format!(
+                    "model-token budget of {} used up",
+                    opts.max_model_tokens
                 ))
             } else {
                 let step = sm.counters.steps;

@@ -37,7 +37,9 @@ fn benches(c: &mut Criterion) {
         let _actors = ActorSet::symbolic(&ep, &ActorKind::ALL, 16, Duration::from_secs(30))
             .await
             .unwrap();
-        let rec = Recorder::start(&ep, &path, RecorderOptions::default()).await.unwrap();
+        let rec = Recorder::start(&ep, &path, RecorderOptions::default())
+            .await
+            .unwrap();
         let report = run_episode(&ep, &EpisodeOptions::default()).await.unwrap();
         assert!(report.success);
         rec.finish().await.unwrap();
@@ -51,7 +53,9 @@ fn benches(c: &mut Criterion) {
         rate: None,
         topics: None,
     };
-    let stats = rt.block_on(replay(&replay_bus, &log, &opts, |_| {})).unwrap();
+    let stats = rt
+        .block_on(replay(&replay_bus, &log, &opts, |_| {}))
+        .unwrap();
     eprintln!(
         "replay --max-rate: {} messages spanning {:.3} s replayed in {:.6} s = {:.0}x real time",
         stats.messages,
@@ -62,7 +66,10 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("replay");
     g.throughput(Throughput::Elements(log.messages.len() as u64));
     g.bench_function("max_rate/task-08", |b| {
-        b.iter(|| rt.block_on(replay(&replay_bus, &log, &opts, |_| {})).unwrap())
+        b.iter(|| {
+            rt.block_on(replay(&replay_bus, &log, &opts, |_| {}))
+                .unwrap()
+        })
     });
     g.finish();
 }

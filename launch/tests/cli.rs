@@ -150,3 +150,95 @@ fn seed_is_reported() {
     ]);
     assert_eq!(json(&out)["episodes"][0]["seed"], 42);
 }
+
+#[test]
+fn bad_launch_files_exit_2_with_file_field_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("actors: [observer]\nextra: 1\n", "unknown field `extra`"),
+        ("actors: [observer, dreamer]\n", "unknown variant `dreamer`"),
+        ("actors: [observer, observer]\n", "actors[1]: observer listed twice"),
+        ("bus: { connect: [\"nonsense\"] }\nactors: [observer]\n", "bus.connect[0]"),
+        ("bus: { namespace: \"a/b\" }\nactors: [observer]\n", "bus.namespace"),
+        ("actors: [planner]\ncontroller: { episodes: 0 }\n", "controller.episodes: must be at least 1"),
+        ("actors: [planner]\nagent: { skill_timeout_s: -1 }\n", "agent.skill_timeout_s"),
+        ("actors: [planner]\nmodels: { modules: { planner: { backend: model } } }\n", "agent.modules.planner.endpoint: a model backend needs an endpoint"),
+        (
+            "actors: [planner]\nmodels: { modules: { planner: { backend: model, endpoint: far } } }\n",
+            "no endpoint named \"far\"",
+        ),
+        (
+            "actors: [planner]\nmodels: { endpoints: { e: { base_url: \"ftp://x\", model: m } }, modules: { planner: { backend: model, endpoint: e } } }\n",
+            "agent.endpoints.e.base_url",
+        ),
+        ("actors: [planner]\nmodels: { modules: { memory: { backend: rules_then_model, endpoint: e } } }\n", "for the critic only"),
+        ("{}\n", "nothing to run"),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let f = dir.path().join(format!("l{i}.yaml"));
+        std::fs::write(&f, text).unwrap();
+        let out = clea(&["run", f.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("clea:")).collect();
+        assert_eq!(lines.len(), 1, "{err}");
+        assert!(lines[0].contains(&f.display().to_string()), "{err}");
+        assert!(lines[0].contains(want), "{text}: {err}");
+    }
+}
+
+#[test]
+fn shipped_launch_files_check() {
+    // sim-kitchen.yaml: everything checks; with no simulator on the other end, `clea run` waits
+    // for robots, then fails with exit 1 (not 2: the file is fine).
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("launch/files/sim-kitchen.yaml")).unwrap();
+    let patched = text
+        .replace("tcp/127.0.0.1:7447", "tcp/127.0.0.1:9")
+        .replace("wait_for_robots_s: 10", "wait_for_robots_s: 0.5")
+        .replace(
+            "log_dir: logs",
+            &format!("log_dir: {}", dir.path().join("logs").display()),
+        );
+    assert!(patched.contains("wait_for_robots_s: 0.5"));
+    let copy = dir.path().join("l.yaml");
+    std::fs::write(&copy, patched).unwrap();
+    let out = clea(&["run", copy.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no robot skill server appeared"), "{err}");
+
+    // llm-kitchen.yaml with its endpoint down: the episode ends cleanly with the reason.
+    let text = std::fs::read_to_string(root().join("launch/files/llm-kitchen.yaml")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let patched = text
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
+        .replace("max_retries: 2", "max_retries: 1");
+    let copy = dir.path().join("llm.yaml");
+    std::fs::write(&copy, patched).unwrap();
+    let out = clea(&[
+        "sim",
+        "sim/scenarios/clea-kitchen/task-03-find-apple-medication.yaml",
+        "--agent",
+        copy.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = &report["episodes"][0];
+    assert_eq!(e["success"], false);
+    let reason = e["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("endpoint unavailable after 2 attempts"),
+        "{reason}"
+    );
+    assert_eq!(e["model_calls"], 2, "both attempts are counted");
+}

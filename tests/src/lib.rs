@@ -14,6 +14,7 @@
 //!   reader (`tests/scripts/read_mcap.py`, run with [`python`]).
 
 pub mod e2e;
+pub mod llm;
 
 use clea_bus::msg::SkillCall;
 use clea_bus::BusConfig;

@@ -25,6 +25,7 @@ fn plan(step: u32) -> Plan {
         actions: vec![clea_tests::go_to("robot_1", "in_front_of_oven")],
         done: false,
         reasoning: "the apple is on the table".into(),
+        usage: None,
     }
 }
 

@@ -27,6 +27,17 @@ use serde_json::Value;
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 
+/// HTTP requests a failed call made: every attempt when the endpoint stayed unavailable, one
+/// when it answered with an error or a malformed completion, none when nothing was sent.
+fn error_attempts(e: &client::ModelError) -> u32 {
+    use client::ModelError;
+    match e {
+        ModelError::Unavailable { attempts, .. } => *attempts,
+        ModelError::Rejected { .. } | ModelError::Malformed(_) => 1,
+        _ => 0,
+    }
+}
+
 /// What model-backed modules share: the backend and where model calls are logged.
 #[derive(Clone)]
 pub struct ModelRuntime {
@@ -70,15 +81,23 @@ impl ModelRuntime {
                 messages: messages.clone(),
             };
             let body = self.backend.body(&req);
+            let t0 = std::time::Instant::now();
             let reply = match self.backend.complete(&req).await {
                 Ok(r) => r,
                 Err(e) => {
+                    // A failed call still cost HTTP attempts and time: it counts against the
+                    // episode's model-call budget like any other.
+                    let failed = ModelUsage {
+                        calls: error_attempts(&e),
+                        latency_s: t0.elapsed().as_secs_f64(),
+                        ..ModelUsage::default()
+                    };
                     self.record(ModelCall {
                         module: module.into(),
                         step,
                         request: body,
                         reply: String::new(),
-                        usage: ModelUsage::default(),
+                        usage: failed,
                         outcome: format!("error: {e}"),
                     });
                     return Err(ModuleError::Backend(e.to_string()));

@@ -186,7 +186,12 @@ impl Summarizer for ModelSummarizer {
                                 let mut line =
                                     format!("step {}: observed {}", h.step, quote(&h.observation));
                                 if let (Some(a), Some(f)) = (&h.action, &h.feedback) {
-                                    line.push_str(&format!("; then {a}: {f}"));
+                                    // The outcome carries the robot's own words (a failure
+                                    // reason): data, quoted like the observation.
+                                    line.push_str(&format!(
+                                        "; then {a}: {}",
+                                        quote(&f.to_string())
+                                    ));
                                 }
                                 line
                             })
