@@ -606,6 +606,16 @@ pub struct CritiqueRequest {
     pub subgoal: String,
 }
 
+impl CritiqueRequest {
+    /// What the verdict is about: the action, or the pseudo-call `done()` for a done claim.
+    pub fn judged(&self) -> SkillCall {
+        self.action.clone().unwrap_or_else(|| SkillCall {
+            skill: "done".into(),
+            args: BTreeMap::new(),
+        })
+    }
+}
+
 /// Request to the executor: run one validated skill call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ExecuteRequest {

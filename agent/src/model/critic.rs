@@ -89,13 +89,7 @@ impl Critic for ModelCritic {
             .await?;
         Ok(Verdict {
             step: req.belief.step,
-            action: req
-                .action
-                .clone()
-                .unwrap_or_else(|| clea_bus::msg::SkillCall {
-                    skill: "done".into(),
-                    args: Default::default(),
-                }),
+            action: req.judged(),
             feasible,
             feedback,
             usage: Some(usage),

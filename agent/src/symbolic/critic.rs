@@ -29,13 +29,7 @@ impl Critic for RuleCritic {
         };
         Ok(Verdict {
             step: req.belief.step,
-            action: req
-                .action
-                .clone()
-                .unwrap_or_else(|| clea_bus::msg::SkillCall {
-                    skill: "done".into(),
-                    args: Default::default(),
-                }),
+            action: req.judged(),
             feasible,
             feedback,
             usage: None,
