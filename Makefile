@@ -1,6 +1,9 @@
 # Entry points for newcomers and CI. `make test` is the test command CI runs (.ci/run).
 SHELL := /bin/bash
 export CLEA_PYTHON := $(CURDIR)/.venv/bin/python
+# The ONNX Runtime library clea-perception loads (from the onnxruntime wheel setup installs in
+# .venv). Expanded when a recipe runs, so it is found right after `setup`; a preset value wins.
+export ORT_DYLIB_PATH ?= $(shell ls $(CURDIR)/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* 2>/dev/null | head -n1)
 
 .PHONY: setup build test lint demo demo-llm bench
 setup:

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv pkg-config)
+APT_PACKAGES=(python3-venv pkg-config libopencv-dev clang libclang-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -33,4 +33,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements.txt
   echo "$want" > "$stamp"
 fi
+# The local model server for the model-backed tests and `make demo-llm`.
+./scripts/setup-llm.sh
 echo "setup: ok"

@@ -7,6 +7,7 @@ mod cmd;
 mod error;
 mod launchfile;
 mod table;
+mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -34,6 +35,11 @@ enum LogFormat {
 enum Command {
     Sim(cmd::sim::SimArgs),
     Run(cmd::run::RunArgs),
+    Replay(cmd::replay::ReplayArgs),
+    Rerun(cmd::rerun::RerunArgs),
+    Diff(cmd::diff::DiffArgs),
+    #[cfg(feature = "perception")]
+    Perceive(cmd::perceive::PerceiveArgs),
 }
 
 fn init_tracing(format: LogFormat) {
@@ -68,6 +74,11 @@ fn main() {
         match cli.command {
             Command::Sim(args) => cmd::sim::run(args).await,
             Command::Run(args) => cmd::run::run(args).await,
+            Command::Replay(args) => cmd::replay::run(args).await,
+            Command::Rerun(args) => cmd::rerun::run(args).await,
+            Command::Diff(args) => cmd::diff::run(args).await,
+            #[cfg(feature = "perception")]
+            Command::Perceive(args) => cmd::perceive::run(args).await,
         }
     });
     if let Err(e) = result {

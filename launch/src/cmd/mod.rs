@@ -1,4 +1,9 @@
 //! One module per subcommand.
 
+pub mod diff;
+#[cfg(feature = "perception")]
+pub mod perceive;
+pub mod replay;
+pub mod rerun;
 pub mod run;
 pub mod sim;
