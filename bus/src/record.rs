@@ -11,8 +11,8 @@
 //! stream up to its last complete chunk: a crash loses at most the open chunk.
 
 use crate::msg::{
-    ActionRecord, Belief, EStop, EpisodeEvent, ModelCall, Observation, Plan, RobotObservation,
-    SkillFeedback, SkillResult, Transition, Verdict,
+    ActionRecord, Belief, CameraImage, CameraInfo, Detections, EStop, EpisodeEvent, ModelCall,
+    Observation, Plan, RobotObservation, SkillFeedback, SkillResult, Transition, Verdict,
 };
 use crate::{Bus, BusError};
 use std::borrow::Cow;
@@ -116,6 +116,9 @@ pub fn schema_for_key(ns: &str, key: &str) -> Option<(&'static str, &'static str
         ["robot", _, "observation"] => "clea.RobotObservation",
         ["robot", _, "skill", _, "feedback"] => "clea.SkillFeedback",
         ["robot", _, "skill", _, "result"] => "clea.SkillResult",
+        ["robot", _, "camera", _, "image" | "depth"] => "clea.CameraImage",
+        ["robot", _, "camera", _, "camera_info"] => "clea.CameraInfo",
+        ["robot", _, "perception", "detections"] => "clea.Detections",
         _ => return None,
     };
     schemas().get(name).map(|s| (name, s.as_str()))
@@ -140,6 +143,9 @@ fn schemas() -> &'static BTreeMap<&'static str, String> {
             ("clea.RobotObservation", s::<RobotObservation>()),
             ("clea.SkillFeedback", s::<SkillFeedback>()),
             ("clea.SkillResult", s::<SkillResult>()),
+            ("clea.CameraImage", s::<CameraImage>()),
+            ("clea.CameraInfo", s::<CameraInfo>()),
+            ("clea.Detections", s::<Detections>()),
         ])
     })
 }
