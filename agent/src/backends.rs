@@ -86,7 +86,7 @@ impl ModelsConfig {
             ("critic", &self.modules.critic),
         ];
         for (name, m) in mods {
-            let field = |f: &str| format!("agent.modules.{name}.{f}");
+            let field = |f: &str| format!("models.modules.{name}.{f}");
             match m.backend {
                 Backend::Symbolic => {}
                 Backend::RulesThenModel if name != "critic" => {
@@ -101,7 +101,7 @@ impl ModelsConfig {
                 _ => match &m.endpoint {
                     None => return Err((field("endpoint"), "a model backend needs an endpoint".into())),
                     Some(e) if !self.endpoints.contains_key(e) => {
-                        return Err((field("endpoint"), format!("no endpoint named {e:?} in agent.endpoints")))
+                        return Err((field("endpoint"), format!("no endpoint named {e:?} in models.endpoints")))
                     }
                     Some(_) => {}
                 },
@@ -113,15 +113,18 @@ impl ModelsConfig {
             }
         }
         for (name, e) in &self.endpoints {
-            let field = |f: &str| format!("agent.endpoints.{name}.{f}");
+            let field = |f: &str| format!("models.endpoints.{name}.{f}");
             if !(e.base_url.starts_with("http://") || e.base_url.starts_with("https://")) {
                 return Err((
                     field("base_url"),
                     format!("{:?} is not an http(s) URL", e.base_url),
                 ));
             }
-            if !(e.timeout_s.is_finite() && e.timeout_s > 0.0) {
-                return Err((field("timeout_s"), "must be a positive time in s".into()));
+            if !(e.timeout_s > 0.0 && e.timeout_s <= 1e6) {
+                return Err((field("timeout_s"), "must be a time in (0, 1e6] s".into()));
+            }
+            if !(e.backoff_s >= 0.0 && e.backoff_s <= 60.0) {
+                return Err((field("backoff_s"), "must be a time in [0, 60] s".into()));
             }
             if e.max_tokens == 0 {
                 return Err((field("max_tokens"), "must be at least 1".into()));

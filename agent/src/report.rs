@@ -44,6 +44,9 @@ pub struct EpisodeReport {
     /// Time spent waiting for model endpoints, s.
     #[serde(default)]
     pub model_latency_s: f64,
+    /// The episode log, when one was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
 }
 
 impl EpisodeReport {
@@ -73,6 +76,7 @@ impl EpisodeReport {
             prompt_tokens: 0,
             completion_tokens: 0,
             model_latency_s: 0.0,
+            log: None,
         }
     }
 }

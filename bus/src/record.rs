@@ -83,6 +83,19 @@ pub struct RecordStats {
     pub channels: usize,
 }
 
+/// `dir/<stem>.mcap`, or `dir/<stem>-N.mcap` with the smallest N that names no existing file:
+/// logs are never overwritten.
+pub fn unused_path(dir: &Path, stem: &str) -> PathBuf {
+    let first = dir.join(format!("{stem}.mcap"));
+    if !first.exists() {
+        return first;
+    }
+    (1..)
+        .map(|n| dir.join(format!("{stem}-{n}.mcap")))
+        .find(|p| !p.exists())
+        .expect("some index is free")
+}
+
 /// A running recording; [`Recorder::finish`] closes the file.
 pub struct Recorder {
     stop: Option<oneshot::Sender<()>>,
@@ -348,7 +361,13 @@ pub fn read_log(path: &Path) -> Result<EpisodeLog, RecordError> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let complete = bytes.ends_with(mcap::MAGIC);
+    if !bytes.starts_with(mcap::MAGIC) {
+        return Err(RecordError::Mcap {
+            path: path.to_path_buf(),
+            reason: "not an MCAP file (no MCAP magic at the start)".into(),
+        });
+    }
+    let complete = bytes.len() > 2 * mcap::MAGIC.len() && bytes.ends_with(mcap::MAGIC);
     let options = if complete {
         enumset::EnumSet::empty()
     } else {
@@ -359,6 +378,7 @@ pub fn read_log(path: &Path) -> Result<EpisodeLog, RecordError> {
         metadata: BTreeMap::new(),
         truncated: !complete,
     };
+    let mut corrupt = None;
     let reader = mcap::read::LinearReader::new_with_options(&bytes, options).map_err(mcap_err)?;
     for record in reader {
         match record {
@@ -366,11 +386,21 @@ pub fn read_log(path: &Path) -> Result<EpisodeLog, RecordError> {
                 log.metadata = m.metadata;
             }
             Ok(_) => {}
-            Err(_) => {
+            Err(e) => {
+                if complete {
+                    // A file with its footer that does not parse is damaged, not cut short.
+                    corrupt = Some(e.to_string());
+                }
                 log.truncated = true;
                 break;
             }
         }
+    }
+    if let Some(reason) = corrupt {
+        return Err(RecordError::Mcap {
+            path: path.to_path_buf(),
+            reason: format!("damaged log: {reason}"),
+        });
     }
     let stream = mcap::MessageStream::new_with_options(&bytes, options).map_err(mcap_err)?;
     for m in stream {

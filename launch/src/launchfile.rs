@@ -204,8 +204,14 @@ pub fn load(path: &Path) -> Result<LaunchFile, String> {
         ("agent.wait_for_robots_s", a.wait_for_robots_s),
         ("agent.max_wall_time_s", a.max_wall_time_s.unwrap_or(1.0)),
     ] {
-        if !(v.is_finite() && v > 0.0) {
-            return Err(fail(field, format!("{v} is not a positive time in s")));
+        if !(v > 0.0 && v <= clea_sim::scenario::MAX_SECONDS) {
+            return Err(fail(
+                field,
+                format!(
+                    "{v} is not a time in (0, {}] s",
+                    clea_sim::scenario::MAX_SECONDS
+                ),
+            ));
         }
     }
     if a.history == 0 {

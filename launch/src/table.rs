@@ -44,13 +44,19 @@ pub fn render(report: &SuiteReport) -> String {
         s.success_rate, s.episodes, s.score, s.mean_steps, s.wall_time_s
     );
     if s.model_calls > 0 {
+        let per_action = if report.episodes.iter().any(|e| e.steps > 0) {
+            format!("{:.2} per executed action", s.calls_per_action)
+        } else {
+            "no action executed".to_string()
+        };
+        let per_success = s
+            .tokens_per_success
+            .map_or("no successful episode".to_string(), |t| {
+                format!("{t:.0} per successful episode")
+            });
         out.push_str(&format!(
-            "model calls {} ({:.2} per executed action), tokens {} ({} per successful episode)\n",
-            s.model_calls,
-            s.calls_per_action,
-            s.model_tokens,
-            s.tokens_per_success
-                .map_or("no success".to_string(), |t| format!("{t:.0}"))
+            "model calls {} ({per_action}), tokens {} ({per_success})\n",
+            s.model_calls, s.model_tokens
         ));
     }
     out

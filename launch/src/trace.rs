@@ -168,19 +168,17 @@ pub fn decisions(log: &EpisodeLog) -> Vec<Decision> {
     out
 }
 
-/// Keep only the kinds of decision both runs produce (a run without critic has no verdicts;
-/// comparing those would only say so). Returns the kinds dropped.
+/// When exactly one run has verdicts (the other ran without critic), leave verdicts out of the
+/// comparison, which would otherwise only say so; every other kind is always compared. Returns
+/// the kinds left out.
 pub fn common_kinds(a: &mut Vec<Decision>, b: &mut Vec<Decision>) -> Vec<&'static str> {
-    let kinds = |v: &[Decision]| {
-        v.iter()
-            .map(Decision::kind)
-            .collect::<std::collections::BTreeSet<_>>()
-    };
-    let (ka, kb) = (kinds(a), kinds(b));
-    let dropped: Vec<&'static str> = ka.symmetric_difference(&kb).copied().collect();
-    a.retain(|d| !dropped.contains(&d.kind()));
-    b.retain(|d| !dropped.contains(&d.kind()));
-    dropped
+    let has = |v: &[Decision]| v.iter().any(|d| d.kind() == "verdict");
+    if has(a) == has(b) {
+        return Vec::new();
+    }
+    a.retain(|d| d.kind() != "verdict");
+    b.retain(|d| d.kind() != "verdict");
+    vec!["verdict"]
 }
 
 /// Where two decision sequences part: the index of the first difference, if any.

@@ -134,6 +134,15 @@ fn bad_input_exits_2_with_one_line() {
         assert_eq!(lines.len(), 1, "{err}");
         assert!(lines[0].contains(want), "{err}");
     }
+    for args in [
+        vec!["sim", kitchen, "--skill-timeout", "1e308"],
+        vec!["sim", kitchen, "--namespace", "a/b"],
+    ] {
+        let out = clea(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(args[2]), "{err}");
+    }
     let out = clea(&["sim", kitchen, "--plan", "x", "--reference-plan"]);
     assert_eq!(out.status.code(), Some(2), "clap usage errors exit 2 too");
 }
@@ -162,14 +171,14 @@ fn bad_launch_files_exit_2_with_file_field_and_reason() {
         ("bus: { namespace: \"a/b\" }\nactors: [observer]\n", "bus.namespace"),
         ("actors: [planner]\ncontroller: { episodes: 0 }\n", "controller.episodes: must be at least 1"),
         ("actors: [planner]\nagent: { skill_timeout_s: -1 }\n", "agent.skill_timeout_s"),
-        ("actors: [planner]\nmodels: { modules: { planner: { backend: model } } }\n", "agent.modules.planner.endpoint: a model backend needs an endpoint"),
+        ("actors: [planner]\nmodels: { modules: { planner: { backend: model } } }\n", "models.modules.planner.endpoint: a model backend needs an endpoint"),
         (
             "actors: [planner]\nmodels: { modules: { planner: { backend: model, endpoint: far } } }\n",
             "no endpoint named \"far\"",
         ),
         (
             "actors: [planner]\nmodels: { endpoints: { e: { base_url: \"ftp://x\", model: m } }, modules: { planner: { backend: model, endpoint: e } } }\n",
-            "agent.endpoints.e.base_url",
+            "models.endpoints.e.base_url",
         ),
         ("actors: [planner]\nmodels: { modules: { memory: { backend: rules_then_model, endpoint: e } } }\n", "for the critic only"),
         ("{}\n", "nothing to run"),

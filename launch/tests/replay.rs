@@ -285,3 +285,43 @@ async fn replay_keeps_timing_and_order_and_filters_topics() {
         span / 4.0
     );
 }
+
+#[test]
+fn unreadable_logs_are_bad_input_and_logs_are_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = kitchen("task-01-find-tea-hamburger.yaml");
+    let good = record(&scenario, &dir.path().join("a"), &[]);
+    // Recording again into the same folder keeps the first log.
+    let out = clea(&[
+        "sim",
+        &scenario,
+        "--log-dir",
+        dir.path().join("a").to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_dir(dir.path().join("a")).unwrap().count(), 2);
+    let empty = dir.path().join("empty.mcap");
+    std::fs::write(&empty, b"").unwrap();
+    let yaml = dir.path().join("yaml.mcap");
+    std::fs::write(&yaml, std::fs::read(&scenario).unwrap()).unwrap();
+    for bad in [&empty, &yaml] {
+        for args in [
+            vec!["diff", bad.to_str().unwrap(), good.to_str().unwrap()],
+            vec!["replay", bad.to_str().unwrap(), "--max-rate"],
+            vec!["rerun", bad.to_str().unwrap()],
+        ] {
+            let out = clea(&args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+            assert!(text(&out).contains("not an MCAP file"), "{}", text(&out));
+        }
+    }
+    for (flag, value) in [("--rate", "1e-300"), ("--wait-for-peer", "1e308")] {
+        let out = clea(&["replay", good.to_str().unwrap(), flag, value]);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", text(&out));
+        assert!(text(&out).contains(flag));
+    }
+    let plan_log = record(&scenario, &dir.path().join("plan"), &["--reference-plan"]);
+    let out = clea(&["rerun", plan_log.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("fixed action list"), "{}", text(&out));
+}

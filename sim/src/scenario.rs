@@ -41,6 +41,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// Longest time any scenario setting may give, s (about 11.5 days): bounds keep times
+/// representable.
+pub const MAX_SECONDS: f64 = 1e6;
+
 /// A scenario that failed to load: file, where in it, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {location}: {reason}", file.display())]
@@ -656,10 +660,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             "must be at least 1".into(),
         ));
     }
-    if raw.budgets.max_wall_time_s.is_nan() || raw.budgets.max_wall_time_s <= 0.0 {
+    if !(raw.budgets.max_wall_time_s > 0.0 && raw.budgets.max_wall_time_s <= MAX_SECONDS) {
         return Err(fail(
             "budgets.max_wall_time_s".into(),
-            "must be > 0 s".into(),
+            format!("must be > 0 s and at most {MAX_SECONDS} s"),
         ));
     }
     if !(0.0..=1.0).contains(&raw.noise.grasp_failure_rate) {
@@ -671,10 +675,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             ),
         ));
     }
-    if !raw.skill_duration_s.is_finite() || raw.skill_duration_s < 0.0 {
+    if !(raw.skill_duration_s >= 0.0 && raw.skill_duration_s <= MAX_SECONDS) {
         return Err(fail(
             "skill_duration_s".into(),
-            "must be a finite time >= 0 s".into(),
+            format!("must be a time from 0 to {MAX_SECONDS} s"),
         ));
     }
     // Perturbations.

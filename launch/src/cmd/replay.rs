@@ -37,10 +37,16 @@ pub struct ReplayArgs {
 
 /// Run `clea replay`.
 pub async fn run(args: ReplayArgs) -> Result<(), CliError> {
-    if !(args.rate.is_finite() && args.rate > 0.0) {
+    if !(1e-3..=1e6).contains(&args.rate) {
         return Err(CliError::Input(format!(
-            "--rate: {} is not a positive factor",
+            "--rate: {} is not a factor in [0.001, 1e6]",
             args.rate
+        )));
+    }
+    if !(0.0..=1e6).contains(&args.wait_for_peer) {
+        return Err(CliError::Input(format!(
+            "--wait-for-peer: {} is not a time in [0, 1e6] s",
+            args.wait_for_peer
         )));
     }
     let log = read_log(&args.log).map_err(|e| CliError::Input(e.to_string()))?;

@@ -44,10 +44,11 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
             .cloned()
             .ok_or_else(|| bad(format!("metadata clea.episode has no {k:?}")))
     };
+    if !meta.contains_key("scenario_file") {
+        return Err(bad("the log does not name its scenario file (logs of `clea run` episodes against a remote simulator cannot be re-run here; record with `clea sim --log-dir`)".into()));
+    }
     if meta.get("agent").map(String::as_str) != Some("clea") {
-        return Err(bad(
-            "not a closed-loop agent episode (rerun replays the agent's decisions)".into(),
-        ));
+        return Err(bad("this log is of a fixed action list, not of the agent: there are no decisions to re-run".into()));
     }
     let scenario_file = PathBuf::from(get("scenario_file")?);
     if !scenario_file.is_file() {
@@ -95,7 +96,12 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
         .await?
         .ok_or_else(|| bad("nothing ran".into()))?;
     let episode = &report.episodes[0];
-    let new_log = log_dir.join(format!("{}-seed{}.mcap", episode.scenario, episode.seed));
+    let new_log = PathBuf::from(
+        episode
+            .log
+            .clone()
+            .ok_or_else(|| CliError::Runtime(anyhow::anyhow!("the re-run wrote no log")))?,
+    );
     let rerun = read_log(&new_log).map_err(|e| CliError::Runtime(e.into()))?;
     let (mut a, mut b) = (decisions(&original), decisions(&rerun));
     for kind in common_kinds(&mut a, &mut b) {

@@ -75,7 +75,9 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
     for i in 0..c.episodes {
         let recorder = match &c.log_dir {
             Some(dir) => {
-                let path = dir.join(format!("episode-{i}.mcap.part"));
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| CliError::Runtime(anyhow::anyhow!("{}: {e}", dir.display())))?;
+                let path = clea_bus::record::unused_path(dir, &format!("episode-{i}.part"));
                 let metadata = BTreeMap::from([
                     (
                         "launch_file".to_string(),
@@ -102,18 +104,21 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
             }
             None => None,
         };
-        let result = run_episode(&bus, &opts).await;
+        let mut result = run_episode(&bus, &opts).await;
         if let Some((r, part, dir)) = recorder {
             // Close the log whatever happened: it is what explains a failed episode.
             r.finish().await.map_err(|e| CliError::Runtime(e.into()))?;
             // Name the log after the scenario and seed, known once the episode started.
-            let name = match &result {
-                Ok(rep) => format!("{}-seed{}.mcap", rep.scenario, rep.seed),
-                Err(_) => format!("episode-{i}-not-started.mcap"),
+            let stem = match &result {
+                Ok(rep) => format!("{}-seed{}", rep.scenario, rep.seed),
+                Err(_) => format!("episode-{i}-not-started"),
             };
-            let done = dir.join(name);
+            let done = clea_bus::record::unused_path(&dir, &stem);
             std::fs::rename(&part, &done)
                 .map_err(|e| CliError::Runtime(anyhow::anyhow!("{}: {e}", done.display())))?;
+            if let Ok(rep) = &mut result {
+                rep.log = Some(done.display().to_string());
+            }
         }
         episodes.push(result?);
     }

@@ -123,10 +123,19 @@ pub async fn run_suite(args: &SimArgs) -> Result<Option<SuiteReport>, CliError> 
         serve(&args, &scenarios, &bus_config).await?;
         return Ok(None);
     }
-    if !(args.skill_timeout > 0.0 && args.skill_timeout.is_finite()) {
+    if !(args.skill_timeout > 0.0 && args.skill_timeout <= scenario::MAX_SECONDS) {
         return Err(CliError::Input(format!(
-            "--skill-timeout: {} is not a positive time in s",
-            args.skill_timeout
+            "--skill-timeout: {} is not a time in (0, {}] s",
+            args.skill_timeout,
+            scenario::MAX_SECONDS
+        )));
+    }
+    clea_bus::keys::check_chunk(&args.namespace)
+        .map_err(|e| CliError::Input(format!("--namespace: {e}")))?;
+    if !args.connect.is_empty() && !args.serve && scenarios.len() > 1 {
+        return Err(CliError::Input(format!(
+            "{}: --connect drives the one scenario another process serves; give that scenario's file, not a folder",
+            args.path.display()
         )));
     }
     // Resolve every action list before anything runs: bad input fails fast with exit code 2.
@@ -291,8 +300,18 @@ async fn run_one(
             run_episode(&bus, &opts).await?
         }
     };
+    let mut report = report;
+    if remote && report.scenario != s.name {
+        return Err(CliError::Input(format!(
+            "{}: the simulator reached over --connect serves scenario {}, not {}",
+            s.file.display(),
+            report.scenario,
+            s.name
+        )));
+    }
     if let Some(r) = recorder {
         let stats = r.finish().await.map_err(anyhow::Error::from)?;
+        report.log = Some(stats.path.display().to_string());
         tracing::info!(path = %stats.path.display(), messages = stats.messages, "episode log written");
     }
     Ok(report)
@@ -307,7 +326,7 @@ async fn start_recorder(
     agent_file: Option<&std::path::Path>,
     cassette: Option<&std::path::Path>,
 ) -> Result<Recorder, CliError> {
-    let path = dir.join(format!("{}-seed{seed}.mcap", s.name));
+    let path = clea_bus::record::unused_path(dir, &format!("{}-seed{seed}", s.name));
     let mut metadata = BTreeMap::from([
         ("scenario".to_string(), s.name.clone()),
         (
