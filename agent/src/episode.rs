@@ -113,6 +113,8 @@ pub async fn run_episode(bus: &Bus, opts: &EpisodeOptions) -> Result<EpisodeRepo
             }
             let event = if let Some(e) = engaged(&estop) {
                 Event::EStop(e.reason)
+            } else if interrupted() {
+                operator_stop(bus).await
             } else if t0.elapsed() > wall {
                 Event::BudgetExceeded(format!(
                     "wall-time budget of {} s used up",
@@ -134,6 +136,7 @@ pub async fn run_episode(bus: &Bus, opts: &EpisodeOptions) -> Result<EpisodeRepo
                 tokio::select! {
                     biased;
                     Some(e) = wait_engaged(&estop) => Event::EStop(e.reason),
+                    _ = INTERRUPT.notify.notified() => operator_stop(bus).await,
                     ev = io.act(&sm).instrument(span) => ev,
                 }
             };
@@ -193,6 +196,44 @@ pub async fn run_episode(bus: &Bus, opts: &EpisodeOptions) -> Result<EpisodeRepo
     report.completion_tokens = io.usage.completion_tokens;
     report.model_latency_s = io.usage.latency_s;
     Ok(report)
+}
+
+/// Process-wide operator interrupt (Ctrl-C): see [`interrupt`].
+struct Interrupt {
+    flag: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+static INTERRUPT: Interrupt = Interrupt {
+    flag: std::sync::atomic::AtomicBool::new(false),
+    notify: tokio::sync::Notify::const_new(),
+};
+
+/// Ask every running episode of this process to stop: each engages the e-stop on its bus (the
+/// robots cancel their goals) and ends as `Stopped`, so its log is closed and its report kept.
+/// Called by the `clea` binary on SIGINT/SIGTERM.
+pub fn interrupt() {
+    INTERRUPT
+        .flag
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    INTERRUPT.notify.notify_waiters();
+}
+
+/// Whether [`interrupt`] was called.
+pub fn interrupted() -> bool {
+    INTERRUPT.flag.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+async fn operator_stop(bus: &Bus) -> Event {
+    let reason = "operator interrupt".to_string();
+    let e = EStop {
+        engaged: true,
+        reason: reason.clone(),
+    };
+    if let Err(err) = bus.publish(&bus.keys.estop(), &e).await {
+        tracing::warn!(error = %err, "cannot publish the e-stop");
+    }
+    Event::EStop(reason)
 }
 
 fn engaged(sub: &Subscription<EStop>) -> Option<EStop> {

@@ -12,6 +12,9 @@ pub enum CliError {
     /// A comparison found a difference (exit 1, like `diff`).
     #[error("{0}")]
     Differs(String),
+    /// The operator interrupted the run (exit 130, as for SIGINT).
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl CliError {
@@ -20,6 +23,7 @@ impl CliError {
         match self {
             CliError::Input(_) => 2,
             CliError::Runtime(_) | CliError::Differs(_) => 1,
+            CliError::Interrupted => 130,
         }
     }
 }

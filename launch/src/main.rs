@@ -72,6 +72,25 @@ fn main() {
         }
     };
     let result = runtime.block_on(async {
+        // First Ctrl-C / SIGTERM: running episodes engage the e-stop, end as Stopped, close their
+        // logs and print their rows. A second one exits at once.
+        tokio::spawn(async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let mut first = true;
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+                }
+                if !first {
+                    eprintln!("clea: interrupted twice; exiting now");
+                    std::process::exit(130);
+                }
+                first = false;
+                eprintln!("clea: interrupted; stopping the running episode (again to exit at once)");
+                clea_agent::episode::interrupt();
+            }
+        });
         match cli.command {
             Command::Sim(args) => cmd::sim::run(args).await,
             Command::Run(args) => cmd::run::run(args).await,

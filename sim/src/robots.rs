@@ -26,6 +26,8 @@ struct Shared {
     /// Number of world events already published.
     published: Mutex<usize>,
     estop: watch::Receiver<bool>,
+    /// Engages and releases the e-stop (a new episode releases it).
+    estop_tx: watch::Sender<bool>,
 }
 
 /// Running simulated robots. Dropping it withdraws every server (their liveliness tokens go).
@@ -70,6 +72,7 @@ pub async fn serve(
         world: Mutex::new(world),
         published: Mutex::new(0),
         estop: estop_rx,
+        estop_tx,
     });
     let mut tasks = Vec::new();
     let skills: Vec<&str> = SkillName::ALL.iter().map(|s| s.as_str()).collect();
@@ -106,6 +109,8 @@ pub async fn serve(
                 let mut w = sh.world.lock().await;
                 let scenario = w.scenario().clone();
                 *w = SimWorld::new(&scenario, req.seed.unwrap_or(default_seed));
+                // A new episode is a new start: the simulated operator releases the e-stop.
+                let _ = sh.estop_tx.send(false);
                 *sh.published.lock().await = 0;
                 EpisodeStart {
                     task: task_spec(&w),
@@ -144,10 +149,11 @@ pub async fn serve(
     }));
     // E-stop.
     let estop_sub = bus.subscribe::<EStop>(&bus.keys.estop()).await?;
+    let sh = shared.clone();
     tasks.push(tokio::spawn(async move {
         while let Some((_, e)) = estop_sub.recv().await {
             tracing::warn!(engaged = e.engaged, reason = %e.reason, "e-stop");
-            let _ = estop_tx.send(e.engaged);
+            let _ = sh.estop_tx.send(e.engaged);
         }
     }));
     Ok(SimHandle { shared, tasks })

@@ -73,6 +73,9 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
     };
     let mut episodes = Vec::new();
     for i in 0..c.episodes {
+        if clea_agent::episode::interrupted() {
+            break;
+        }
         let recorder = match &c.log_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir)
@@ -130,6 +133,9 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         );
     } else {
         print!("{}", table::render(&report));
+    }
+    if clea_agent::episode::interrupted() {
+        return Err(CliError::Interrupted);
     }
     Ok(())
 }

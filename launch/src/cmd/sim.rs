@@ -106,6 +106,9 @@ pub async fn run(args: SimArgs) -> Result<(), CliError> {
     } else {
         print!("{}", table::render(&report));
     }
+    if clea_agent::episode::interrupted() {
+        return Err(CliError::Interrupted);
+    }
     Ok(())
 }
 
@@ -184,6 +187,9 @@ pub async fn run_suite(args: &SimArgs) -> Result<Option<SuiteReport>, CliError> 
     let progress = progress_bar(scenarios.len(), args.json);
     let mut episodes: Vec<EpisodeReport> = Vec::new();
     for (i, (s, mode)) in scenarios.iter().zip(&modes).enumerate() {
+        if clea_agent::episode::interrupted() {
+            break;
+        }
         progress.set_message(s.name.clone());
         episodes.push(run_one(&bus, &args, &agent, i, s, mode).await?);
         progress.inc(1);
