@@ -52,8 +52,9 @@ impl BusConfig {
     pub fn to_zenoh(&self) -> Result<zenoh::Config, BusError> {
         let mut c = zenoh::Config::default();
         let set = |c: &mut zenoh::Config, key: &str, value: String| {
-            c.insert_json5(key, &value)
-                .map_err(|e| BusError::Config(format!("{key} = {value}: {e}")))
+            c.insert_json5(key, &value).map_err(|e| {
+                BusError::Config(format!("{key} = {value}: {}", plain(&e.to_string())))
+            })
         };
         set(&mut c, "mode", "\"peer\"".into())?;
         set(
@@ -90,4 +91,17 @@ impl BusConfig {
         let config = self.to_zenoh()?;
         zenoh::open(config).await.map_err(BusError::zenoh)
     }
+}
+
+/// A zenoh configuration error without zenoh's internals (source paths, debug wrappers): the
+/// first sentence a user can act on.
+fn plain(msg: &str) -> String {
+    let msg = msg.split(" at /").next().unwrap_or(msg);
+    let msg = match msg.find("msg: \"") {
+        Some(i) => &msg[i + 6..],
+        None => msg,
+    };
+    msg.trim_end_matches(['"', ' ', '}', ')'])
+        .trim()
+        .to_string()
 }

@@ -36,7 +36,13 @@ impl From<clea_sim::scenario::ScenarioError> for CliError {
 
 impl From<clea_bus::BusError> for CliError {
     fn from(e: clea_bus::BusError) -> Self {
-        CliError::Runtime(e.into())
+        match e {
+            // A bad endpoint or name comes from the command line or a file: bad input.
+            clea_bus::BusError::Config(_) | clea_bus::BusError::InvalidName(_) => {
+                CliError::Input(e.to_string())
+            }
+            e => CliError::Runtime(e.into()),
+        }
     }
 }
 

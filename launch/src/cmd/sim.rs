@@ -60,7 +60,7 @@ pub struct SimArgs {
     pub log_dir: Option<PathBuf>,
     /// Only serve the simulated robots of one scenario on the bus, for an agent in another
     /// process; runs until interrupted (Ctrl-C).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["plan", "reference_plan", "json", "log_dir", "agent", "open_loop"])]
     pub serve: bool,
     /// zenoh endpoint to listen on (repeatable), e.g. tcp/127.0.0.1:7447.
     #[arg(long)]
