@@ -32,7 +32,11 @@ impl ModelPlanner {
 /// The JSON schema of a planner reply: reasoning first (chain of thought), then subgoal; then
 /// either `done: false` with 1 to `max_actions` calls over the pool and the world's names, or
 /// `done: true` with none (so a grammar-constrained model cannot even write "done" with actions).
-pub fn plan_schema(vocab: &WorldVocabulary, max_actions: u32) -> Value {
+///
+/// While the belief shows goals that do not hold (`may_finish` false), only the `done: false`
+/// branch is offered: the controller would refuse a done claim against the belief anyway, and a
+/// small model wastes calls on it.
+pub fn plan_schema(vocab: &WorldVocabulary, max_actions: u32, may_finish: bool) -> Value {
     let branch = |done: bool| {
         let actions = if done {
             json!({"type": "array", "maxItems": 0, "items": call_schema(Some(vocab))})
@@ -51,7 +55,11 @@ pub fn plan_schema(vocab: &WorldVocabulary, max_actions: u32) -> Value {
             "additionalProperties": false,
         })
     };
-    json!({"anyOf": [branch(false), branch(true)]})
+    if may_finish {
+        json!({"anyOf": [branch(false), branch(true)]})
+    } else {
+        branch(false)
+    }
 }
 
 /// Parse and validate a planner reply.
@@ -119,6 +127,25 @@ impl Planner for ModelPlanner {
         values.push(("belief", quote(&req.belief.text)));
         values.push(("observation", quote(&req.observation.text)));
         values.push(("feedback", feedback));
+        let open: Vec<&String> = req
+            .task
+            .goals
+            .iter()
+            .filter(|g| !req.belief.goals_holding.contains(g))
+            .collect();
+        let list = |v: Vec<&String>| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        };
+        values.push((
+            "goals_holding",
+            list(req.belief.goals_holding.iter().collect()),
+        ));
+        let may_finish = open.is_empty();
+        values.push(("goals_open", list(open)));
         let prompt = render(&self.template, &values);
         let messages = vec![super::client::ChatMessage::text("user", prompt)];
         let step = req.belief.step;
@@ -128,7 +155,7 @@ impl Planner for ModelPlanner {
                 "planner",
                 step,
                 "plan",
-                plan_schema(vocab, max),
+                plan_schema(vocab, max, may_finish),
                 messages,
                 |v| check_plan(v, vocab, max, step),
             )
