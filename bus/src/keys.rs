@@ -174,6 +174,20 @@ impl Keys {
         format!("clea/{}/robot/{robot}/camera/{camera}/depth", self.ns)
     }
 
+    /// `clea/<ns>/robot/<robot>/camera/<cam>/image_compressed`: compressed colour images
+    /// (`msg::CompressedImage`, JPEG or PNG bytes).
+    pub fn camera_compressed(&self, robot: &str, camera: &str) -> String {
+        format!(
+            "clea/{}/robot/{robot}/camera/{camera}/image_compressed",
+            self.ns
+        )
+    }
+
+    /// `clea/<ns>/robot/<robot>/odom`: odometry of the robot's base (`msg::Odometry`).
+    pub fn odometry(&self, robot: &str) -> String {
+        format!("clea/{}/robot/{robot}/odom", self.ns)
+    }
+
     /// `clea/<ns>/robot/<robot>/camera/<cam>/camera_info`: calibration (`msg::CameraInfo`).
     pub fn camera_info(&self, robot: &str, camera: &str) -> String {
         format!("clea/{}/robot/{robot}/camera/{camera}/camera_info", self.ns)

@@ -6,6 +6,8 @@
 //! - [`session`]: zenoh session setup; the default is an in-process peer with no network.
 //! - [`action`]: the skill action protocol, modeled on ROS 2 actions (goal accepted or rejected,
 //!   feedback, result, cancel) with liveliness tokens so a vanished server is a failure, not a hang.
+//! - [`record`]: the episode recorder (MCAP) and log reader/replayer; [`ros2msg`]: the ROS 2
+//!   CDR form of the sensor messages it logs for rosbag2 tools.
 //! - [`Bus`]: a session plus its keys, with typed JSON publish/subscribe.
 //!
 //! Design choice: messages are JSON on the wire. They are small (a plan is < 1 KiB), JSON keeps
@@ -18,6 +20,7 @@ pub mod episode;
 pub mod keys;
 pub mod msg;
 pub mod record;
+pub mod ros2msg;
 pub mod session;
 
 pub use keys::{Keys, SkillPart};

@@ -770,6 +770,91 @@ pub struct CameraImage {
     pub data: Vec<u8>,
 }
 
+/// A compressed camera image (ROS 2 `sensor_msgs/CompressedImage`), published on
+/// `clea/<ns>/robot/<robot>/camera/<cam>/image_compressed`: the bytes of one JPEG or PNG file as
+/// the camera driver (`image_transport`'s `compressed` plugin) sent them.
+///
+/// `format` is the driver's string, e.g. `jpeg`, `png` or `rgb8; jpeg compressed bgr8`; the
+/// perception actor decodes the bytes by their content, whatever the string says. In JSON,
+/// `data` is base64.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CompressedImage {
+    /// Acquisition time and the camera's optical frame.
+    pub header: Header,
+    /// Compression format as the driver wrote it.
+    pub format: String,
+    /// The compressed file's bytes.
+    #[serde(with = "base64_bytes")]
+    #[schemars(with = "String")]
+    pub data: Vec<u8>,
+}
+
+/// A quaternion `x, y, z, w` (ROS 2 `geometry_msgs/Quaternion`), unit norm.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Quaternion {
+    /// x.
+    pub x: f64,
+    /// y.
+    pub y: f64,
+    /// z.
+    pub z: f64,
+    /// w.
+    pub w: f64,
+}
+
+impl Default for Quaternion {
+    fn default() -> Self {
+        Self {
+            x: 0.0,
+            y: 0.0,
+            z: 0.0,
+            w: 1.0,
+        }
+    }
+}
+
+/// A pose (ROS 2 `geometry_msgs/Pose`): position in m, orientation as a unit quaternion.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Pose {
+    /// Position, m.
+    pub position: Point3,
+    /// Orientation.
+    pub orientation: Quaternion,
+}
+
+/// A velocity (ROS 2 `geometry_msgs/Twist`): linear in m/s, angular in rad/s, as `[x, y, z]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Twist {
+    /// Linear velocity, m/s.
+    pub linear: [f64; 3],
+    /// Angular velocity, rad/s.
+    pub angular: [f64; 3],
+}
+
+/// Odometry of a mobile base (ROS 2 `nav_msgs/Odometry`), published on
+/// `clea/<ns>/robot/<robot>/odom`.
+///
+/// `pose` is the pose of `child_frame_id` (the base, e.g. `base_link`) in `header.frame_id`
+/// (e.g. `odom`); `twist` is the base's velocity in `child_frame_id`. Covariances are row-major
+/// 6x6 over (x, y, z, rotation about x, y, z): 36 entries, or none when the driver sent zeros.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Odometry {
+    /// Stamp and the parent (odometry) frame.
+    pub header: Header,
+    /// The frame whose pose and velocity this is.
+    pub child_frame_id: String,
+    /// Pose of `child_frame_id` in `header.frame_id`.
+    pub pose: Pose,
+    /// Pose covariance (36 entries or empty), m² and rad².
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pose_covariance: Vec<f64>,
+    /// Velocity of `child_frame_id`, expressed in `child_frame_id`.
+    pub twist: Twist,
+    /// Twist covariance (36 entries or empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub twist_covariance: Vec<f64>,
+}
+
 /// Pinhole calibration of a camera (the part of ROS 2 `sensor_msgs/CameraInfo` perception uses),
 /// published on `clea/<ns>/robot/<robot>/camera/<cam>/camera_info`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -5,6 +5,14 @@
 //! the official `mcap` tools open the file. A Metadata record (`clea.episode`) holds the scenario
 //! and seed; attachments hold the scenario file.
 //!
+//! Sensor data (camera images, compressed images, camera calibration, odometry) goes instead to
+//! a second file next to it, `<stem>.ros2.mcap` ([`sensor_log_path`]), in the ROS 2 form:
+//! profile `ros2`, CDR messages, `ros2msg` schemas ([`crate::ros2msg`]), topics named after the
+//! keys (`/clea/<ns>/robot/<robot>/camera/<cam>/image`, `-` written `_`), so rosbag2, `rosbags`
+//! and Foxglove read the frames as `sensor_msgs/msg/Image`. It is created with the first sensor
+//! message (an episode without cameras has none); each channel keeps its key in its metadata
+//! (`clea.key`), and [`read_log`] merges both files back into one message stream.
+//!
 //! Crash safety: the file is written append-only in uncompressed chunks straight to the file
 //! (no user-space buffer), and the open chunk is closed at least every
 //! [`RecorderOptions::flush_interval`]. A writer killed mid-episode leaves a file that readers
@@ -14,6 +22,7 @@ use crate::msg::{
     ActionRecord, Belief, CameraImage, CameraInfo, Detections, EStop, EpisodeEvent, ModelCall,
     Observation, Plan, RobotObservation, SkillFeedback, SkillResult, Transition, Verdict,
 };
+use crate::ros2msg::SensorType;
 use crate::{Bus, BusError};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -79,21 +88,37 @@ pub struct RecordStats {
     pub path: PathBuf,
     /// Messages written.
     pub messages: u64,
-    /// Channels (distinct keys).
+    /// Channels (distinct keys), in both files.
     pub channels: usize,
+    /// The ROS 2 sensor log, when sensor messages were recorded.
+    pub sensor_log: Option<PathBuf>,
 }
 
-/// `dir/<stem>.mcap`, or `dir/<stem>-N.mcap` with the smallest N that names no existing file:
-/// logs are never overwritten.
+/// `dir/<stem>.mcap`, or `dir/<stem>-N.mcap` with the smallest N such that neither that file nor
+/// its [`sensor_log_path`] exists: logs are never overwritten.
 pub fn unused_path(dir: &Path, stem: &str) -> PathBuf {
+    let free = |p: &PathBuf| !p.exists() && !sensor_log_path(p).exists();
     let first = dir.join(format!("{stem}.mcap"));
-    if !first.exists() {
+    if free(&first) {
         return first;
     }
     (1..)
         .map(|n| dir.join(format!("{stem}-{n}.mcap")))
-        .find(|p| !p.exists())
+        .find(free)
         .expect("some index is free")
+}
+
+/// The ROS 2 sensor log that goes with the episode log `path`: `x.mcap` -> `x.ros2.mcap`.
+pub fn sensor_log_path(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    path.with_file_name(format!("{stem}.ros2.mcap"))
+}
+
+/// The ROS 2 topic for a bus key: `/` + the key, with `-` (not allowed in ROS 2 names) as `_`.
+fn ros2_topic(key: &str) -> String {
+    format!("/{}", key.replace('-', "_"))
 }
 
 /// A running recording; [`Recorder::finish`] closes the file.
@@ -170,6 +195,81 @@ struct Sink {
     channels: BTreeMap<String, u16>,
     sequence: BTreeMap<u16, u32>,
     messages: u64,
+    sensors: Option<SensorSink>,
+}
+
+/// The `<stem>.ros2.mcap` file: sensor messages in CDR.
+struct SensorSink {
+    path: PathBuf,
+    writer: mcap::Writer<File>,
+    channels: BTreeMap<String, u16>,
+    sequence: BTreeMap<u16, u32>,
+    messages: u64,
+}
+
+impl SensorSink {
+    fn create(path: PathBuf, chunk_size: u64) -> Result<Self, RecordError> {
+        let file = File::create(&path).map_err(|source| RecordError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let writer = mcap::WriteOptions::new()
+            .profile("ros2")
+            .library(concat!("clea-bus ", env!("CARGO_PKG_VERSION")))
+            .compression(None)
+            .chunk_size(Some(chunk_size))
+            .create(file)
+            .map_err(|e| RecordError::Mcap {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            path,
+            writer,
+            channels: BTreeMap::new(),
+            sequence: BTreeMap::new(),
+            messages: 0,
+        })
+    }
+
+    fn err(&self, e: mcap::McapError) -> RecordError {
+        RecordError::Mcap {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    fn write(&mut self, key: &str, ty: SensorType, cdr: &[u8], t: u64) -> Result<(), RecordError> {
+        let channel = match self.channels.get(key) {
+            Some(c) => *c,
+            None => {
+                let schema = self
+                    .writer
+                    .add_schema(ty.name(), "ros2msg", ty.definition().as_bytes())
+                    .map_err(|e| self.err(e))?;
+                let metadata = BTreeMap::from([("clea.key".to_string(), key.to_string())]);
+                let c = self
+                    .writer
+                    .add_channel(schema, &ros2_topic(key), "cdr", &metadata)
+                    .map_err(|e| self.err(e))?;
+                self.channels.insert(key.to_string(), c);
+                c
+            }
+        };
+        let seq = self.sequence.entry(channel).or_insert(0);
+        *seq += 1;
+        let header = mcap::records::MessageHeader {
+            channel_id: channel,
+            sequence: *seq,
+            log_time: t,
+            publish_time: t,
+        };
+        self.writer
+            .write_to_known_channel(&header, cdr)
+            .map_err(|e| self.err(e))?;
+        self.messages += 1;
+        Ok(())
+    }
 }
 
 impl Sink {
@@ -181,6 +281,14 @@ impl Sink {
     }
 
     fn write(&mut self, key: &str, payload: &[u8]) -> Result<(), RecordError> {
+        let t = now_ns();
+        if let Some(ty) = SensorType::for_key(&self.ns, key) {
+            match ty.json_to_cdr(payload) {
+                Ok(cdr) => return self.write_sensor(key, ty, &cdr, t),
+                // Not the expected message: keep it as it travelled, in the JSON log.
+                Err(e) => tracing::debug!(%key, error = %e, "sensor payload logged as JSON"),
+            }
+        }
         let channel = match self.channels.get(key) {
             Some(c) => *c,
             None => {
@@ -201,7 +309,6 @@ impl Sink {
         };
         let seq = self.sequence.entry(channel).or_insert(0);
         *seq += 1;
-        let t = now_ns();
         let header = mcap::records::MessageHeader {
             channel_id: channel,
             sequence: *seq,
@@ -212,6 +319,48 @@ impl Sink {
             .write_to_known_channel(&header, payload)
             .map_err(|e| self.err(e))?;
         self.messages += 1;
+        Ok(())
+    }
+
+    fn write_sensor(
+        &mut self,
+        key: &str,
+        ty: SensorType,
+        cdr: &[u8],
+        t: u64,
+    ) -> Result<(), RecordError> {
+        if self.sensors.is_none() {
+            let path = sensor_log_path(&self.path);
+            let name = path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            self.sensors = Some(SensorSink::create(path, 1024 * 1024)?);
+            self.writer
+                .write_metadata(&mcap::records::Metadata {
+                    name: "clea.sensor_log".into(),
+                    metadata: BTreeMap::from([("file".to_string(), name)]),
+                })
+                .map_err(|e| self.err(e))?;
+        }
+        let sensors = self.sensors.as_mut().expect("created above");
+        sensors.write(key, ty, cdr, t)?;
+        self.messages += 1;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), RecordError> {
+        self.writer.flush().map_err(|e| self.err(e))?;
+        if let Some(s) = &mut self.sensors {
+            s.writer.flush().map_err(|e| s.err(e))?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), RecordError> {
+        self.writer.finish().map_err(|e| self.err(e))?;
+        if let Some(s) = &mut self.sensors {
+            s.writer.finish().map_err(|e| s.err(e))?;
+        }
         Ok(())
     }
 }
@@ -273,6 +422,7 @@ impl Recorder {
             channels: BTreeMap::new(),
             sequence: BTreeMap::new(),
             messages: 0,
+            sensors: None,
         };
         let (stop_tx, mut stop_rx) = oneshot::channel();
         let interval = opts.flush_interval;
@@ -285,7 +435,7 @@ impl Recorder {
                         Ok(s) => sink.write(s.key_expr().as_str(), &s.payload().to_bytes())?,
                         Err(_) => break,
                     },
-                    _ = tick.tick() => sink.writer.flush().map_err(|e| sink.err(e))?,
+                    _ = tick.tick() => sink.flush()?,
                     _ = &mut stop_rx => break,
                 }
             }
@@ -293,11 +443,13 @@ impl Recorder {
             while let Ok(Some(s)) = sub.try_recv() {
                 sink.write(s.key_expr().as_str(), &s.payload().to_bytes())?;
             }
-            sink.writer.finish().map_err(|e| sink.err(e))?;
+            sink.finish()?;
             Ok(RecordStats {
                 path: sink.path.clone(),
                 messages: sink.messages,
-                channels: sink.channels.len(),
+                channels: sink.channels.len()
+                    + sink.sensors.as_ref().map_or(0, |s| s.channels.len()),
+                sensor_log: sink.sensors.as_ref().map(|s| s.path.clone()),
             })
         });
         Ok(Self {
@@ -347,25 +499,56 @@ pub struct EpisodeLog {
     pub truncated: bool,
 }
 
-/// Read an episode log, up to its last complete chunk if it was cut short.
+/// Read an episode log, up to its last complete chunk if it was cut short, merged (by log time)
+/// with its ROS 2 sensor log ([`sensor_log_path`]) when that file exists; sensor messages come
+/// back as the JSON bus payloads they were recorded from, under their bus keys.
 ///
 /// # Errors
-/// [`RecordError::Io`] when the file cannot be read; [`RecordError::Mcap`] when it is not an
-/// MCAP file at all.
+/// [`RecordError::Io`] when a file cannot be read; [`RecordError::Mcap`] when it is not an MCAP
+/// file at all, is damaged (a complete file that does not parse), or a sensor message does not
+/// decode.
 pub fn read_log(path: &Path) -> Result<EpisodeLog, RecordError> {
+    let main = read_mcap(path)?;
+    let mut log = EpisodeLog {
+        messages: main.messages,
+        metadata: main
+            .metadata
+            .get("clea.episode")
+            .cloned()
+            .unwrap_or_default(),
+        truncated: main.truncated,
+    };
+    let sensor_path = sensor_log_path(path);
+    if sensor_path.exists() {
+        let sensors = read_mcap(&sensor_path)?;
+        log.truncated |= sensors.truncated;
+        log.messages.extend(sensors.messages);
+        // Stable: each file's own order is kept between equal times.
+        log.messages.sort_by_key(|m| m.log_time);
+    }
+    Ok(log)
+}
+
+/// One MCAP file read back: messages (sensor messages decoded to JSON), metadata by name.
+struct McapContents {
+    messages: Vec<LoggedMessage>,
+    metadata: BTreeMap<String, BTreeMap<String, String>>,
+    truncated: bool,
+}
+
+fn read_mcap(path: &Path) -> Result<McapContents, RecordError> {
     let bytes = std::fs::read(path).map_err(|source| RecordError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let mcap_err = |e: mcap::McapError| RecordError::Mcap {
+    let mcap_err = |reason: String| RecordError::Mcap {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        reason,
     };
     if !bytes.starts_with(mcap::MAGIC) {
-        return Err(RecordError::Mcap {
-            path: path.to_path_buf(),
-            reason: "not an MCAP file (no MCAP magic at the start)".into(),
-        });
+        return Err(mcap_err(
+            "not an MCAP file (no MCAP magic at the start)".into(),
+        ));
     }
     let complete = bytes.len() > 2 * mcap::MAGIC.len() && bytes.ends_with(mcap::MAGIC);
     let options = if complete {
@@ -373,17 +556,18 @@ pub fn read_log(path: &Path) -> Result<EpisodeLog, RecordError> {
     } else {
         mcap::read::Options::IgnoreEndMagic.into()
     };
-    let mut log = EpisodeLog {
+    let mut out = McapContents {
         messages: Vec::new(),
         metadata: BTreeMap::new(),
         truncated: !complete,
     };
     let mut corrupt = None;
-    let reader = mcap::read::LinearReader::new_with_options(&bytes, options).map_err(mcap_err)?;
+    let reader = mcap::read::LinearReader::new_with_options(&bytes, options)
+        .map_err(|e| mcap_err(e.to_string()))?;
     for record in reader {
         match record {
-            Ok(mcap::records::Record::Metadata(m)) if m.name == "clea.episode" => {
-                log.metadata = m.metadata;
+            Ok(mcap::records::Record::Metadata(m)) => {
+                out.metadata.insert(m.name, m.metadata);
             }
             Ok(_) => {}
             Err(e) => {
@@ -391,34 +575,57 @@ pub fn read_log(path: &Path) -> Result<EpisodeLog, RecordError> {
                     // A file with its footer that does not parse is damaged, not cut short.
                     corrupt = Some(e.to_string());
                 }
-                log.truncated = true;
+                out.truncated = true;
                 break;
             }
         }
     }
     if let Some(reason) = corrupt {
-        return Err(RecordError::Mcap {
-            path: path.to_path_buf(),
-            reason: format!("damaged log: {reason}"),
-        });
+        return Err(mcap_err(format!("damaged log: {reason}")));
     }
-    let stream = mcap::MessageStream::new_with_options(&bytes, options).map_err(mcap_err)?;
+    let stream = mcap::MessageStream::new_with_options(&bytes, options)
+        .map_err(|e| mcap_err(e.to_string()))?;
     for m in stream {
-        match m {
-            Ok(m) => log.messages.push(LoggedMessage {
-                topic: m.channel.topic.clone(),
-                log_time: m.log_time,
-                data: m.data.into_owned(),
-            }),
+        let m = match m {
+            Ok(m) => m,
             Err(e) => {
                 // A cut file ends in a partial record: everything before it is intact.
                 tracing::debug!(error = %e, "log ends early");
-                log.truncated = true;
+                out.truncated = true;
                 break;
             }
-        }
+        };
+        let sensor = m
+            .channel
+            .schema
+            .as_ref()
+            .filter(|_| m.channel.message_encoding == "cdr")
+            .and_then(|s| SensorType::from_name(&s.name));
+        let (topic, data) = match sensor {
+            Some(ty) => {
+                let key = m
+                    .channel
+                    .metadata
+                    .get("clea.key")
+                    .cloned()
+                    .unwrap_or_else(|| m.channel.topic.trim_start_matches('/').to_string());
+                let json = ty.cdr_to_json(&m.data).map_err(|e| {
+                    mcap_err(format!(
+                        "message {} on {}: {e}",
+                        m.sequence, m.channel.topic
+                    ))
+                })?;
+                (key, json)
+            }
+            None => (m.channel.topic.clone(), m.data.into_owned()),
+        };
+        out.messages.push(LoggedMessage {
+            topic,
+            log_time: m.log_time,
+            data,
+        });
     }
-    Ok(log)
+    Ok(out)
 }
 
 /// Options of a replay.

@@ -427,6 +427,35 @@ pub fn read_mcap(file: &Path, stream: bool) -> Value {
     })
 }
 
+/// Read a ROS 2 sensor log (`<episode>.ros2.mcap`) with `rosbags` (`tests/scripts/
+/// read_ros2_log.py`, run with [`python`]). Returns the script's JSON report (see its docstring).
+///
+/// # Panics
+/// When there is no Python (see [`python`]), or the script fails or prints no JSON.
+pub fn read_ros2_log(file: &Path) -> Value {
+    let py = python();
+    let mut cmd = Command::new(&py);
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/read_ros2_log.py"));
+    cmd.arg(file);
+    let name = format!("{cmd:?}");
+    let f = Proc::spawn(&name, cmd).finish(Duration::from_secs(60));
+    let hint = format!(
+        "is `rosbags` installed in {} (scripts/setup.sh installs it into .venv)?",
+        py.display()
+    );
+    assert!(
+        f.code() == Some(0),
+        "read_ros2_log.py failed; {hint}\n{}",
+        f.describe()
+    );
+    serde_json::from_str(&f.stdout).unwrap_or_else(|e| {
+        panic!(
+            "read_ros2_log.py printed no JSON ({e}); {hint}\n{}",
+            f.describe()
+        )
+    })
+}
+
 /// Poll `cond` every `period` until it holds (returns `true`) or `limit` passes (`false`).
 pub fn poll(limit: Duration, period: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;
