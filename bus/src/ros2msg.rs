@@ -654,8 +654,8 @@ mod tests {
                         orientation: Quaternion {
                             x: 0.0,
                             y: 0.0,
-                            z: 0.7071,
-                            w: 0.7071,
+                            z: 0.6,
+                            w: 0.8,
                         },
                     },
                     pose_covariance: (0..36).map(f64::from).collect(),
