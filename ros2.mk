@@ -7,6 +7,6 @@ setup-ros2:
 build-ros2: setup-ros2
 	. ./.venv-ros2/env.sh && cargo build -p clea-skills --features ros2
 
-# Real rclpy nodes (skills/tests/ros2/*.py); each test binary uses its own ROS_DOMAIN_ID (71-74).
+# Real rclpy nodes (skills/tests/ros2/*.py); each test binary uses its own ROS_DOMAIN_ID (71-75).
 test-ros2: setup-ros2
 	. ./.venv-ros2/env.sh && cargo test -p clea-skills --features ros2 --test 'ros2_*'

@@ -257,11 +257,7 @@ pub fn validate(call: &SkillCall, vocab: &WorldVocabulary) -> Result<Action, Cal
     let robot_name = values["robot"].clone();
     let robot = vocab.robot(&robot_name).expect("checked above");
     for cap in spec.requires {
-        let has = match cap {
-            Capability::Mobile => robot.mobile,
-            Capability::Manipulate => robot.arms > 0 && robot.carry > 0,
-        };
-        if !has {
+        if !cap.held_by(robot) {
             return Err(CallError::LacksCapability {
                 skill,
                 robot: robot_name,

@@ -9,14 +9,14 @@
 //! - [`goal`]: goal predicates of tasks.
 //! - [`schema`]: JSON schemas of the skills for model tool calls.
 //! - [`term`]: the paper's `name(arg, ...)` notation.
-//! - `ros2` (feature `ros2`): the ROS 2 robot adapter (cameras, skills as ROS 2 actions and
-//!   services, e-stop) through r2r.
+//! - [`ros2`]: the ROS 2 robot adapter's launch-file configuration and its checks (always), and
+//!   the adapter itself (feature `ros2`: cameras, odometry, skills as ROS 2 actions and services,
+//!   e-stop, through r2r).
 #![deny(missing_docs)]
 
 pub mod action;
 pub mod goal;
 pub mod pool;
-#[cfg(feature = "ros2")]
 pub mod ros2;
 pub mod schema;
 pub mod state;

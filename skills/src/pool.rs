@@ -105,6 +105,16 @@ pub enum Capability {
     Manipulate,
 }
 
+impl Capability {
+    /// Whether `robot` has this capability (an arm counts only if it can carry).
+    pub fn held_by(self, robot: &clea_bus::msg::RobotInfo) -> bool {
+        match self {
+            Capability::Mobile => robot.mobile,
+            Capability::Manipulate => robot.arms > 0 && robot.carry > 0,
+        }
+    }
+}
+
 impl fmt::Display for Capability {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

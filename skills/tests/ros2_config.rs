@@ -1,7 +1,8 @@
-//! The ROS 2 launch file parses and validates; configuration errors are clear.
-#![cfg(feature = "ros2")]
+//! The ROS 2 launch file parses and validates against its world; configuration errors are
+//! clear. (Configuration needs no ROS 2: these tests run in the default build.)
 
 use clea_bus::msg::SkillCall;
+use clea_bus::msg::WorldVocabulary;
 use clea_skills::ros2::{template, ConfigError, Ros2LaunchFile};
 use clea_skills::SkillName;
 use serde_json::json;
@@ -54,12 +55,12 @@ fn configuration_errors_are_clear() {
         matches!(&e, ConfigError::SkillWithoutMapping(s) if s == "wave"),
         "{e}"
     );
-    let e = f.robot.validate(&[], &["in_front_of_sink"]).unwrap_err();
+    let e = f.robot.validate(&[], &["in_front_of_garage"]).unwrap_err();
     assert!(
-        matches!(&e, ConfigError::MissingPose(p) if p == "in_front_of_sink"),
+        matches!(&e, ConfigError::MissingPose(p) if p == "in_front_of_garage"),
         "{e}"
     );
-    assert!(e.to_string().contains("in_front_of_sink"));
+    assert!(e.to_string().contains("in_front_of_garage"));
     let bad = file().replace(
         "nav2_msgs/action/NavigateToPose",
         "nav2_msgs/NavigateToPose",
@@ -86,4 +87,82 @@ fn configuration_errors_are_clear() {
     let e = Ros2LaunchFile::from_yaml(&file().replace("server_wait_s: 5", "server_wait: 5"))
         .unwrap_err();
     assert!(e.to_string().contains("server_wait"), "{e}");
+}
+
+fn kitchen() -> WorldVocabulary {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sim/worlds/clea-kitchen.yaml"
+    ))
+    .unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+#[test]
+fn launch_file_validates_against_its_world() {
+    let f = Ros2LaunchFile::from_yaml(&file()).unwrap();
+    assert_eq!(
+        f.world.as_deref(),
+        Some(std::path::Path::new("../../sim/worlds/clea-kitchen.yaml"))
+    );
+    assert_eq!(f.robot.odometry_topic.as_deref(), Some("/odom"));
+    f.robot.validate_for_world(&kitchen()).unwrap();
+
+    // A navigation point of the world without a pose.
+    let mut r = f.robot.clone();
+    r.poses.remove("in_front_of_sink");
+    let e = r.validate_for_world(&kitchen()).unwrap_err();
+    assert!(
+        matches!(&e, ConfigError::MissingPose(p) if p == "in_front_of_sink"),
+        "{e}"
+    );
+    // A skill robot_1 can do without a mapping.
+    let mut r = f.robot.clone();
+    r.skills.remove("release_to");
+    let e = r.validate_for_world(&kitchen()).unwrap_err();
+    assert!(
+        matches!(&e, ConfigError::SkillWithoutMapping(s) if s == "release_to"),
+        "{e}"
+    );
+    // robot_2 is fixed: go_to is not its skill, so no poses are needed.
+    let mut r = f.robot.clone();
+    r.name = "robot_2".into();
+    r.poses.clear();
+    r.skills.remove("go_to");
+    r.validate_for_world(&kitchen()).unwrap();
+    // A robot the world does not have.
+    r.name = "robot_9".into();
+    let e = r.validate_for_world(&kitchen()).unwrap_err();
+    assert!(e.to_string().contains("robot_1, robot_2"), "{e}");
+}
+
+#[test]
+fn compressed_cameras_and_ros_names_are_checked() {
+    let f = file().replace(
+        "image_type: sensor_msgs/msg/Image ",
+        "image_type: sensor_msgs/msg/CompressedImage ",
+    );
+    let f = Ros2LaunchFile::from_yaml(&f).unwrap();
+    assert!(f.robot.cameras["head"].compressed());
+    f.robot.validate(&[], &[]).unwrap();
+    for (from, to, field) in [
+        (
+            "/navigate_to_pose",
+            "/navigate to pose",
+            "skills.go_to.server",
+        ),
+        (
+            "odometry_topic: /odom",
+            "odometry_topic: /odom//x",
+            "odometry_topic",
+        ),
+        ("/emergency_stop", "/9stop", "estop.topic"),
+    ] {
+        let bad = Ros2LaunchFile::from_yaml(&file().replace(from, to)).unwrap();
+        let e = bad.robot.validate(&[], &[]).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::InvalidTopic { what, .. } if what == field),
+            "{e}"
+        );
+    }
 }

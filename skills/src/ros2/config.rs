@@ -4,8 +4,11 @@
 //! ignored setting. [`RobotConfig::validate`] checks what serde cannot: a mapping for every skill
 //! served, a pose for every navigation point, well-formed interface type names.
 
+use crate::pool::POOL;
+use clea_bus::msg::WorldVocabulary;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// Errors of a robot configuration.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,24 @@ pub enum ConfigError {
     /// A name that cannot be used in a bus key.
     #[error("invalid name {0:?} (allowed: letters, digits, '_' and '-')")]
     InvalidName(String),
+    /// The robot is not one of the world's robots.
+    #[error("robot {robot:?} is not a robot of the world (its robots: {known})")]
+    UnknownRobot {
+        /// The configured name.
+        robot: String,
+        /// The world's robots, comma-separated.
+        known: String,
+    },
+    /// A ROS 2 topic or server name that ROS 2 would refuse.
+    #[error("{what}: {name:?} is not a valid ROS 2 name ({why})")]
+    InvalidTopic {
+        /// Which field.
+        what: String,
+        /// The name as written.
+        name: String,
+        /// Why.
+        why: &'static str,
+    },
 }
 
 /// A launch file for the ROS 2 adapter: the bus to join and the robot to bridge.
@@ -42,6 +63,11 @@ pub struct Ros2LaunchFile {
     /// The bus (same fields as in `clea run` launch files).
     #[serde(default)]
     pub bus: clea_bus::BusConfig,
+    /// The world file whose robot this is (`sim/worlds/clea-kitchen.yaml`), relative to the
+    /// launch file: it says which skills the robot must serve (those its capabilities allow) and
+    /// which navigation points need a pose.
+    #[serde(default)]
+    pub world: Option<PathBuf>,
     /// The robot.
     pub robot: RobotConfig,
 }
@@ -80,15 +106,20 @@ pub struct RobotConfig {
     /// Emergency stop output.
     #[serde(default)]
     pub estop: Option<EStopConfig>,
+    /// `nav_msgs/msg/Odometry` topic of the base (e.g. `/odom`) -> bus `.../robot/<name>/odom`.
+    #[serde(default)]
+    pub odometry_topic: Option<String>,
 }
 
 /// Topics of one camera (`sensor_msgs/msg/Image` and `sensor_msgs/msg/CameraInfo`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CameraConfig {
-    /// Colour image topic -> bus `.../camera/<cam>/image`.
+    /// Colour image topic -> bus `.../camera/<cam>/image` (raw) or
+    /// `.../camera/<cam>/image_compressed` (compressed).
     pub image_topic: String,
-    /// Its type: only `sensor_msgs/msg/Image` (raw) is bridged.
+    /// Its type: `sensor_msgs/msg/Image` (raw, the default) or `sensor_msgs/msg/CompressedImage`
+    /// (JPEG/PNG from `image_transport`'s `compressed` plugin, e.g. `.../image_raw/compressed`).
     #[serde(default = "image_type")]
     pub image_type: String,
     /// Depth image topic (aligned to colour; `16UC1` or `32FC1`) -> bus `.../camera/<cam>/depth`.
@@ -104,7 +135,17 @@ pub struct CameraConfig {
 }
 
 fn image_type() -> String {
-    "sensor_msgs/msg/Image".into()
+    IMAGE.into()
+}
+
+const IMAGE: &str = "sensor_msgs/msg/Image";
+const COMPRESSED_IMAGE: &str = "sensor_msgs/msg/CompressedImage";
+
+impl CameraConfig {
+    /// Whether the colour topic carries `sensor_msgs/msg/CompressedImage`.
+    pub fn compressed(&self) -> bool {
+        self.image_type == COMPRESSED_IMAGE
+    }
 }
 
 /// QoS of camera subscriptions.
@@ -258,12 +299,25 @@ impl RobotConfig {
             if !is_chunk(cam) {
                 return Err(ConfigError::InvalidName(cam.clone()));
             }
-            if c.image_type != "sensor_msgs/msg/Image" {
+            if c.image_type != IMAGE && c.image_type != COMPRESSED_IMAGE {
                 return Err(ConfigError::UnknownMessageType {
                     ty: c.image_type.clone(),
                     what: format!("camera {cam}"),
-                    why: "only sensor_msgs/msg/Image is bridged".into(),
+                    why: format!("a camera's image_type is {IMAGE} or {COMPRESSED_IMAGE}"),
                 });
+            }
+            let topics = [
+                Some(&c.image_topic),
+                c.depth_topic.as_ref(),
+                c.info_topic.as_ref(),
+            ];
+            for (field, t) in ["image_topic", "depth_topic", "info_topic"]
+                .iter()
+                .zip(topics)
+            {
+                if let Some(t) = t {
+                    check_ros_name(&format!("cameras.{cam}.{field}"), t)?;
+                }
             }
         }
         for (skill, m) in &self.skills {
@@ -275,6 +329,13 @@ impl RobotConfig {
                 InterfaceKind::Service => "srv",
             };
             check_type(&m.ty, middle, &format!("skill {skill}"))?;
+            check_ros_name(&format!("skills.{skill}.server"), &m.server)?;
+        }
+        if let Some(t) = &self.odometry_topic {
+            check_ros_name("odometry_topic", t)?;
+        }
+        if let Some(e) = &self.estop {
+            check_ros_name("estop.topic", &e.topic)?;
         }
         for s in skills {
             if !self.skills.contains_key(*s) {
@@ -288,4 +349,59 @@ impl RobotConfig {
         }
         Ok(())
     }
+
+    /// [`validate`](Self::validate) against a world: the robot must be one of its robots, every
+    /// skill of the pool that the robot's capabilities allow needs a mapping, and when it serves
+    /// `go_to`, every navigation point of the world needs a pose.
+    ///
+    /// # Errors
+    /// [`ConfigError::UnknownRobot`], or the first problem [`validate`](Self::validate) finds.
+    pub fn validate_for_world(&self, world: &WorldVocabulary) -> Result<(), ConfigError> {
+        let Some(robot) = world.robot(&self.name) else {
+            let known: Vec<&str> = world.robots.iter().map(|r| r.name.as_str()).collect();
+            return Err(ConfigError::UnknownRobot {
+                robot: self.name.clone(),
+                known: known.join(", "),
+            });
+        };
+        let skills: Vec<&str> = POOL
+            .iter()
+            .filter(|s| s.requires.iter().all(|c| c.held_by(robot)))
+            .map(|s| s.name.as_str())
+            .collect();
+        let points: Vec<&str> = if skills.contains(&"go_to") {
+            world.navigation_points.iter().map(String::as_str).collect()
+        } else {
+            Vec::new()
+        };
+        self.validate(&skills, &points)
+    }
+}
+
+/// Whether `name` is a valid ROS 2 topic or service name (rcl's rules, relative names included;
+/// `~` and substitutions are not used by the adapter).
+fn check_ros_name(what: &str, name: &str) -> Result<(), ConfigError> {
+    let bad = |why| {
+        Err(ConfigError::InvalidTopic {
+            what: what.into(),
+            name: name.into(),
+            why,
+        })
+    };
+    let body = name.strip_prefix('/').unwrap_or(name);
+    if body.is_empty() {
+        return bad("empty");
+    }
+    for token in body.split('/') {
+        if token.is_empty() {
+            return bad("empty token ('//' or a trailing '/')");
+        }
+        if token.starts_with(|c: char| c.is_ascii_digit()) {
+            return bad("a token starts with a digit");
+        }
+        if !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return bad("only letters, digits, '_' and '/' are allowed");
+        }
+    }
+    Ok(())
 }

@@ -2,8 +2,8 @@
 //! clients on a single-threaded executor (r2r's handles are not all `Send`). The bus side talks
 //! to it through [`Cmd`] and gets [`Event`]s back.
 
+use super::adapter::{AdapterError, CameraStreams, EStopStats};
 use super::config::{CameraQos, InterfaceKind, RobotConfig, SkillMapping};
-use super::{AdapterError, CameraStreams, EStopStats};
 use clea_bus::msg::SkillOutcome;
 use futures::StreamExt;
 use r2r::{ActionClientGoalUntyped, ActionClientUntyped, ClientUntyped, Node, QosProfile};
@@ -180,10 +180,18 @@ fn build(config: &RobotConfig) -> Result<Built, AdapterError> {
         .map_err(|e| ros_err(format!("ROS 2 node {name}"), e))?;
     let mut streams = CameraStreams::default();
     for (cam, c) in &config.cameras {
-        let s = node
-            .subscribe::<r2r::sensor_msgs::msg::Image>(&c.image_topic, qos(c.qos))
-            .map_err(|e| ros_err(format!("subscribe {}", c.image_topic), e))?;
-        streams.images.push((cam.clone(), false, Box::new(s)));
+        let sub_err = |e| ros_err(format!("subscribe {}", c.image_topic), e);
+        if c.compressed() {
+            let s = node
+                .subscribe::<r2r::sensor_msgs::msg::CompressedImage>(&c.image_topic, qos(c.qos))
+                .map_err(sub_err)?;
+            streams.compressed.push((cam.clone(), Box::new(s)));
+        } else {
+            let s = node
+                .subscribe::<r2r::sensor_msgs::msg::Image>(&c.image_topic, qos(c.qos))
+                .map_err(sub_err)?;
+            streams.images.push((cam.clone(), false, Box::new(s)));
+        }
         if let Some(t) = &c.depth_topic {
             let s = node
                 .subscribe::<r2r::sensor_msgs::msg::Image>(t, qos(c.qos))
@@ -197,9 +205,16 @@ fn build(config: &RobotConfig) -> Result<Built, AdapterError> {
             streams.infos.push((cam.clone(), Box::new(s)));
         }
     }
+    if let Some(t) = &config.odometry_topic {
+        // Best effort matches both reliable and best-effort publishers.
+        let s = node
+            .subscribe::<r2r::nav_msgs::msg::Odometry>(t, QosProfile::sensor_data())
+            .map_err(|e| ros_err(format!("subscribe {t}"), e))?;
+        streams.odometry = Some(Box::new(s));
+    }
     let mut clients = HashMap::new();
     for (skill, m) in &config.skills {
-        let unknown = |e: r2r::Error| super::ConfigError::UnknownMessageType {
+        let unknown = |e: r2r::Error| super::config::ConfigError::UnknownMessageType {
             ty: m.ty.clone(),
             what: format!("skill {skill}"),
             why: format!(

@@ -1,15 +1,30 @@
-"""A stand-in camera for the ROS 2 adapter tests (rclpy): publishes, every 50 ms, an rgb8 image,
-a 16UC1 depth image and a CameraInfo on camera/color/image_raw, camera/depth/image_raw and
-camera/color/camera_info, frame `head_camera_color_optical_frame`."""
+"""A stand-in camera and base for the ROS 2 adapter tests (rclpy): publishes, every 50 ms, an rgb8
+image, a 16UC1 depth image, a CameraInfo and the same colour image as a PNG CompressedImage on
+camera/color/image_raw, camera/depth/image_raw, camera/color/camera_info and
+camera/color/image_raw/compressed (frame `head_camera_color_optical_frame`), and an Odometry on
+odom (base_link in odom, at (1.5, -0.25), heading 0.6435 rad, 0.3 m/s forward)."""
 import array
+import struct
 import sys
+import zlib
 
 import rclpy
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image
+from nav_msgs.msg import Odometry
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 W, H = 64, 48
 FRAME = "head_camera_color_optical_frame"
+
+
+def png(width, height, rgb):
+    """A valid PNG file (8-bit RGB, no filter) of the given pixels: what image_transport's
+    `compressed` plugin sends with format `rgb8; png compressed rgb8`."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + rgb[y * width * 3:(y + 1) * width * 3] for y in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def main():
@@ -18,8 +33,11 @@ def main():
     pub_c = node.create_publisher(Image, "camera/color/image_raw", 10)
     pub_d = node.create_publisher(Image, "camera/depth/image_raw", 10)
     pub_i = node.create_publisher(CameraInfo, "camera/color/camera_info", 10)
+    pub_z = node.create_publisher(CompressedImage, "camera/color/image_raw/compressed", 10)
+    pub_o = node.create_publisher(Odometry, "odom", 10)
     color = array.array("B", bytes((x * 3 + c) % 256 for y in range(H) for x in range(W) for c in range(3)))
     depth = array.array("B", b"\xe8\x03" * (W * H))  # 1000 mm, little-endian
+    compressed = array.array("B", png(W, H, color.tobytes()))
 
     def tick():
         stamp = node.get_clock().now().to_msg()
@@ -43,6 +61,20 @@ def main():
         info.d = [0.0] * 5
         info.k = [50.0, 0.0, 32.0, 0.0, 50.0, 24.0, 0.0, 0.0, 1.0]
         pub_i.publish(info)
+        z = CompressedImage()
+        z.header.stamp = stamp
+        z.header.frame_id = FRAME
+        z.format = "rgb8; png compressed rgb8"
+        z.data = compressed
+        pub_z.publish(z)
+        o = Odometry()
+        o.header.stamp = stamp
+        o.header.frame_id = "odom"
+        o.child_frame_id = "base_link"
+        o.pose.pose.position.x, o.pose.pose.position.y = 1.5, -0.25
+        o.pose.pose.orientation.z, o.pose.pose.orientation.w = 0.316227766, 0.948683298
+        o.twist.twist.linear.x = 0.3
+        pub_o.publish(o)
 
     node.create_timer(0.05, tick)
     print("ready", flush=True)
