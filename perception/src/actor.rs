@@ -2,7 +2,9 @@
 //! robot observations) out.
 //!
 //! Per configured camera it subscribes to
-//! - `clea/<ns>/robot/<robot>/camera/<cam>/image` ([`CameraImage`], `rgb8`/`bgr8`/`mono8`),
+//! - `clea/<ns>/robot/<robot>/camera/<cam>/image` ([`CameraImage`], `rgb8`/`bgr8`/`mono8`) and
+//!   `.../camera/<cam>/image_compressed` ([`CompressedImage`], JPEG/PNG bytes, decoded by content;
+//!   a camera sends one or the other),
 //! - `.../camera/<cam>/depth` (aligned depth, `16UC1` mm or `32FC1` m) when `depth: true`,
 //! - `.../camera/<cam>/camera_info` ([`CameraInfo`]; the config's `intrinsics` stand in until
 //!   one arrives),
@@ -23,7 +25,9 @@ use crate::geometry::{DepthRange, FrameTransform, Intrinsics, TransformConfig};
 use crate::image::{DepthImage, Image};
 use crate::observer::{DetectorObserver, ObserverConfig};
 use crate::pipeline::{check_same_size, Geometry, Pipeline};
-use clea_bus::msg::{ActionRecord, CameraImage, CameraInfo, Detections, EpisodeEvent, Header};
+use clea_bus::msg::{
+    ActionRecord, CameraImage, CameraInfo, CompressedImage, Detections, EpisodeEvent, Header,
+};
 use clea_bus::{Bus, Subscription};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -223,6 +227,9 @@ impl PerceptionActor {
                 images: bus
                     .subscribe(&k.camera_image(&cam.robot, &cam.camera))
                     .await?,
+                compressed: bus
+                    .subscribe(&k.camera_compressed(&cam.robot, &cam.camera))
+                    .await?,
                 depths: if cam.depth {
                     Some(
                         bus.subscribe(&k.camera_depth(&cam.robot, &cam.camera))
@@ -274,6 +281,7 @@ impl PerceptionActor {
 
 struct Subs {
     images: Subscription<CameraImage>,
+    compressed: Subscription<CompressedImage>,
     depths: Option<Subscription<CameraImage>>,
     infos: Subscription<CameraInfo>,
     actions: Option<Subscription<ActionRecord>>,
@@ -299,13 +307,44 @@ struct CameraTask {
     observer: Option<DetectorObserver>,
     stats: Arc<Stats>,
     info: Option<CameraInfo>,
-    images: VecDeque<CameraImage>,
+    images: VecDeque<Frame>,
     depths: VecDeque<CameraImage>,
     warned_no_intrinsics: bool,
 }
 
-fn stamp(i: &CameraImage) -> f64 {
-    i.header.stamp.as_secs_f64()
+/// A colour frame as it arrived: raw pixels or a compressed file (decoded only if processed).
+enum Frame {
+    Raw(CameraImage),
+    Compressed(CompressedImage),
+}
+
+impl Frame {
+    fn header(&self) -> &Header {
+        match self {
+            Frame::Raw(i) => &i.header,
+            Frame::Compressed(c) => &c.header,
+        }
+    }
+}
+
+trait Stamped {
+    fn stamp(&self) -> f64;
+}
+
+impl Stamped for Frame {
+    fn stamp(&self) -> f64 {
+        self.header().stamp.as_secs_f64()
+    }
+}
+
+impl Stamped for CameraImage {
+    fn stamp(&self) -> f64 {
+        self.header.stamp.as_secs_f64()
+    }
+}
+
+fn stamp(i: &impl Stamped) -> f64 {
+    i.stamp()
 }
 
 impl CameraTask {
@@ -313,9 +352,10 @@ impl CameraTask {
         loop {
             tokio::select! {
                 m = subs.images.recv() => match m {
-                    Some((_, img)) => self.push_image(img),
+                    Some((_, img)) => self.push_image(Frame::Raw(img)),
                     None => break,
                 },
+                Some((_, c)) = subs.compressed.recv() => self.push_image(Frame::Compressed(c)),
                 Some((_, d)) = recv_opt(&subs.depths) => self.push_depth(d),
                 Some((_, info)) = subs.infos.recv() => self.info = Some(info),
                 Some((_, a)) = recv_opt(&subs.actions) => {
@@ -329,7 +369,10 @@ impl CameraTask {
             }
             // Take in everything already queued, so the newest frame is the one processed.
             while let Some((_, img)) = subs.images.try_recv() {
-                self.push_image(img);
+                self.push_image(Frame::Raw(img));
+            }
+            while let Some((_, c)) = subs.compressed.try_recv() {
+                self.push_image(Frame::Compressed(c));
             }
             if let Some(s) = &subs.depths {
                 while let Some((_, d)) = s.try_recv() {
@@ -345,7 +388,7 @@ impl CameraTask {
         }
     }
 
-    fn push_image(&mut self, img: CameraImage) {
+    fn push_image(&mut self, img: Frame) {
         self.images.push_back(img);
         while self.images.len() > MAX_PENDING_IMAGES {
             self.images.pop_front();
@@ -362,7 +405,7 @@ impl CameraTask {
 
     /// The newest image that is ready (with its depth when depth is configured); older images
     /// are dropped.
-    fn take_ready(&mut self) -> Option<(CameraImage, Option<CameraImage>)> {
+    fn take_ready(&mut self) -> Option<(Frame, Option<CameraImage>)> {
         let dropped = |n: usize, stats: &Stats| {
             stats.dropped.fetch_add(n as u64, Ordering::Relaxed);
         };
@@ -393,7 +436,7 @@ impl CameraTask {
         None
     }
 
-    async fn process(&mut self, image: CameraImage, depth: Option<CameraImage>) {
+    async fn process(&mut self, image: Frame, depth: Option<CameraImage>) {
         let intrinsics = match &self.info {
             Some(info) => Intrinsics::from_k(&info.k).map(|k| Some((k, Some(info.clone())))),
             None => Ok(self.cam.intrinsics.map(|k| (k, None))),
@@ -414,14 +457,20 @@ impl CameraTask {
             );
         }
         let keys = &self.bus.keys;
-        let image_key = keys.camera_image(&self.cam.robot, &self.cam.camera);
+        let image_key = match &image {
+            Frame::Raw(_) => keys.camera_image(&self.cam.robot, &self.cam.camera),
+            Frame::Compressed(_) => keys.camera_compressed(&self.cam.robot, &self.cam.camera),
+        };
         let depth_key = keys.camera_depth(&self.cam.robot, &self.cam.camera);
         let pipeline = self.pipeline.clone();
         let transform = self.transform.clone();
         let range = self.cam.depth_range;
-        let header = image.header.clone();
+        let header = image.header().clone();
         let job = move || -> Result<(u32, u32, Vec<clea_bus::msg::Detection>)> {
-            let img = Image::from_ros(&image, image_key)?;
+            let img = match &image {
+                Frame::Raw(i) => Image::from_ros(i, image_key)?,
+                Frame::Compressed(c) => Image::decode(&c.data, image_key)?,
+            };
             let depth = depth
                 .map(|d| DepthImage::from_ros(&d, depth_key))
                 .transpose()?;

@@ -274,3 +274,67 @@ async fn images_wait_for_the_depth_of_their_stamp() {
     // Without camera_info the configured intrinsics give the 3D positions.
     assert!(d.detections[0].position.is_some());
 }
+
+/// A PNG file of a `W` x `H` grey frame, as a camera's `compressed` transport sends it.
+fn png() -> Vec<u8> {
+    use opencv::core::{Mat, Scalar, Vector, CV_8UC3};
+    use opencv::prelude::*;
+    let mat =
+        Mat::new_rows_cols_with_default(H as i32, W as i32, CV_8UC3, Scalar::all(120.0)).unwrap();
+    let mut buf = Vector::<u8>::new();
+    opencv::imgcodecs::imencode(".png", &mat, &mut buf, &Vector::new()).unwrap();
+    assert!(!mat.empty());
+    buf.to_vec()
+}
+
+/// Compressed frames (`sensor_msgs/CompressedImage` from ROS 2) are decoded and detected like
+/// raw ones; one that does not decode is counted as an error and the actor goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_frames_become_detections() {
+    use clea_bus::msg::CompressedImage;
+    let bus = Bus::open(&BusConfig::default()).await.unwrap();
+    let k = bus.keys.clone();
+    let actor = PerceptionActor::spawn(&bus, &config()).await.unwrap();
+    let dets: Subscription<Detections> = bus.subscribe(&k.detections("robot_1")).await.unwrap();
+    bus.publish(&k.camera_info("robot_1", "head"), &camera_info())
+        .await
+        .unwrap();
+    let frame = |t: f64, data: Vec<u8>| CompressedImage {
+        header: header(t),
+        format: "rgb8; png compressed rgb8".into(),
+        data,
+    };
+    // A corrupt file first: counted, not fatal.
+    bus.publish(&k.camera_depth("robot_1", "head"), &depth(30.0))
+        .await
+        .unwrap();
+    bus.publish(
+        &k.camera_compressed("robot_1", "head"),
+        &frame(30.0, b"\x89PNG not really".to_vec()),
+    )
+    .await
+    .unwrap();
+    // Wait until it was tried (else the good frame could supersede it in the queue).
+    let end = std::time::Instant::now() + WAIT;
+    while actor.stats().errors.load(Ordering::Relaxed) == 0 {
+        assert!(
+            std::time::Instant::now() < end,
+            "the corrupt frame was never tried"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    bus.publish(&k.camera_depth("robot_1", "head"), &depth(31.0))
+        .await
+        .unwrap();
+    bus.publish(&k.camera_compressed("robot_1", "head"), &frame(31.0, png()))
+        .await
+        .unwrap();
+    let d = next(&dets).await;
+    assert_eq!(d.header, header(31.0));
+    assert_eq!((d.image_width, d.image_height), (W, H));
+    let labels: Vec<&str> = d.detections.iter().map(|d| d.label.as_str()).collect();
+    assert_eq!(labels, vec!["apple", "cup", "person"]);
+    assert!(d.detections[0].position.is_some(), "depth paired by stamp");
+    assert_eq!(actor.stats().errors.load(Ordering::Relaxed), 1);
+    assert_eq!(actor.stats().frames.load(Ordering::Relaxed), 1);
+}
