@@ -157,25 +157,7 @@ pub fn load(path: &Path) -> Result<LaunchFile, String> {
         format!("{file}: {loc}: {msg}")
     })?;
     let fail = |field: &str, why: String| format!("{file}: {field}: {why}");
-    clea_bus::keys::check_chunk(&lf.bus.namespace)
-        .map_err(|e| fail("bus.namespace", e.to_string()))?;
-    for (field, list) in [
-        ("bus.listen", &lf.bus.listen),
-        ("bus.connect", &lf.bus.connect),
-    ] {
-        for (i, ep) in list.iter().enumerate() {
-            let one = BusConfig {
-                listen: vec![ep.clone()],
-                ..Default::default()
-            };
-            one.to_zenoh().map_err(|e| {
-                fail(
-                    &format!("{field}[{i}]"),
-                    format!("{ep:?} is not a zenoh endpoint ({e})"),
-                )
-            })?;
-        }
-    }
+    check_bus(&lf.bus).map_err(|(field, why)| fail(&field, why))?;
     let mut seen = Vec::new();
     for (i, a) in lf.actors.iter().enumerate() {
         if seen.contains(a) {
@@ -241,4 +223,25 @@ pub fn load(path: &Path) -> Result<LaunchFile, String> {
         .check()
         .map_err(|(field, why)| fail(&field, why))?;
     Ok(lf)
+}
+
+/// Check a `bus:` section: the namespace and every endpoint. Returns (field, why).
+pub fn check_bus(bus: &BusConfig) -> Result<(), (String, String)> {
+    clea_bus::keys::check_chunk(&bus.namespace)
+        .map_err(|e| ("bus.namespace".to_string(), e.to_string()))?;
+    for (field, list) in [("bus.listen", &bus.listen), ("bus.connect", &bus.connect)] {
+        for (i, ep) in list.iter().enumerate() {
+            let one = BusConfig {
+                listen: vec![ep.clone()],
+                ..Default::default()
+            };
+            one.to_zenoh().map_err(|e| {
+                (
+                    format!("{field}[{i}]"),
+                    format!("{ep:?} is not a zenoh endpoint ({e})"),
+                )
+            })?;
+        }
+    }
+    Ok(())
 }

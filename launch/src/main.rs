@@ -6,6 +6,7 @@
 mod cmd;
 mod error;
 mod launchfile;
+mod robotfile;
 mod table;
 mod trace;
 

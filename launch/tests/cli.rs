@@ -251,3 +251,103 @@ fn shipped_launch_files_check() {
     );
     assert_eq!(e["model_calls"], 2, "both attempts are counted");
 }
+
+/// The shipped robot launch file checks against the kitchen world; broken copies exit 2 with
+/// the file, where and why on one line.
+#[test]
+fn robot_launch_files_check_with_clear_errors() {
+    let shipped = root().join("launch/files/mobile-manipulator.yaml");
+    let out = clea(&["run", "--check", shipped.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("robot robot_1"), "{stdout}");
+    assert!(
+        stdout.contains("skills [close, go_to, open, pick_from, release_to]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("checked against its world"), "{stdout}");
+
+    let text = std::fs::read_to_string(&shipped).unwrap();
+    // Copies live elsewhere: point `world:` at the kitchen by absolute path.
+    let world = root().join("sim/worlds/clea-kitchen.yaml");
+    let text = text.replace(
+        "world: ../../sim/worlds/clea-kitchen.yaml",
+        &format!("world: {}", world.display()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "nav2_msgs/action/NavigateToPose",
+            "nav2_msgs/NavigateToPose",
+            "unknown message type \"nav2_msgs/NavigateToPose\" for skill go_to",
+        ),
+        (
+            "image_type: sensor_msgs/msg/Image ",
+            "image_type: sensor_msgs/msg/Imagee ",
+            "unknown message type \"sensor_msgs/msg/Imagee\" for camera head",
+        ),
+        (
+            "    in_front_of_sink: ",
+            "    in_front_of_garage: ",
+            "navigation point \"in_front_of_sink\" has no pose",
+        ),
+        (
+            "    pick_from:   ",
+            "    grab:   ",
+            "skill \"grab\" is mapped, but it is not a skill of robot robot_1",
+        ),
+        (
+            "name: robot_1  ",
+            "name: robot_7  ",
+            "robot \"robot_7\" is not a robot of the world",
+        ),
+        (
+            "server_wait_s: 5",
+            "server_wait: 5",
+            "unknown field `server_wait`",
+        ),
+        (
+            "/navigate_to_pose",
+            "/navigate to pose",
+            "skills.go_to.server",
+        ),
+        ("tcp/127.0.0.1:7447", "nonsense", "bus.connect[0]"),
+        ("world: /", "world: /nonexistent/", "world: /nonexistent/"),
+    ];
+    for (i, (from, to, want)) in cases.iter().enumerate() {
+        assert!(
+            text.contains(from),
+            "the launch file no longer has {from:?}"
+        );
+        let f = dir.path().join(format!("robot{i}.yaml"));
+        std::fs::write(&f, text.replacen(from, to, 1)).unwrap();
+        for args in [&["run", "--check"][..], &["run"][..]] {
+            let mut a = args.to_vec();
+            a.push(f.to_str().unwrap());
+            let out = clea(&a);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{to}: {err}");
+            let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("clea:")).collect();
+            assert_eq!(lines.len(), 1, "{err}");
+            assert!(lines[0].contains(&f.display().to_string()), "{err}");
+            assert!(lines[0].contains(want), "{to}: {err}");
+        }
+    }
+}
+
+/// Without the `ros2` feature, a robot launch file that checks is refused with how to build one
+/// that bridges (exit 1: the file is fine).
+#[cfg(not(feature = "ros2"))]
+#[test]
+fn a_build_without_ros2_says_how_to_get_one() {
+    let shipped = root().join("launch/files/mobile-manipulator.yaml");
+    let out = clea(&["run", shipped.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("built without ROS 2 support"), "{err}");
+    assert!(err.contains("make build-ros2"), "{err}");
+}

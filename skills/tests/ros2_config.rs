@@ -124,6 +124,15 @@ fn launch_file_validates_against_its_world() {
         matches!(&e, ConfigError::SkillWithoutMapping(s) if s == "release_to"),
         "{e}"
     );
+    // A mapping for a skill the robot does not have.
+    let mut r = f.robot.clone();
+    let m = r.skills["open"].clone();
+    r.skills.insert("wave".into(), m);
+    let e = r.validate_for_world(&kitchen()).unwrap_err();
+    assert!(
+        matches!(&e, ConfigError::NotASkillOfTheRobot { skill, .. } if skill == "wave"),
+        "{e}"
+    );
     // robot_2 is fixed: go_to is not its skill, so no poses are needed.
     let mut r = f.robot.clone();
     r.name = "robot_2".into();

@@ -1,7 +1,9 @@
-//! `clea run`: start the actors a launch file names; with a `controller:` section, run episodes.
+//! `clea run`: start the actors a launch file names (with a `controller:` section, run
+//! episodes), or, for a robot launch file (`robot:`), bridge that robot's ROS 2 graph.
 
 use crate::error::CliError;
 use crate::launchfile::{self, OnOffWord};
+use crate::robotfile::{self, RobotLaunch};
 use crate::table;
 use clap::Args;
 use clea_agent::actors::ActorSet;
@@ -14,14 +16,23 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// Start the actors a launch file names, joined to other processes over zenoh.
+/// Start the actors a launch file names, joined to other processes over zenoh, or a robot's
+/// ROS 2 adapter.
 ///
 /// With a `controller:` section, runs its episodes against the simulator's episode service
 /// (`clea sim --serve`) and prints the table; without one, serves the actors until Ctrl-C.
+/// A robot launch file (top-level `robot:`, e.g. launch/files/mobile-manipulator.yaml) starts
+/// the ROS 2 adapter of that robot (needs a `clea` built with the `ros2` feature) until Ctrl-C,
+/// which cancels the robot's active ROS 2 goals before exiting.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Launch file (YAML), e.g. launch/files/sim-kitchen.yaml.
+    /// Launch file (YAML), e.g. launch/files/sim-kitchen.yaml or
+    /// launch/files/mobile-manipulator.yaml.
     pub launch_file: PathBuf,
+    /// Check the launch file (fields, bus, robot against its world, models) and exit: prints
+    /// one line saying what would run, or the first problem (exit 2).
+    #[arg(long)]
+    pub check: bool,
     /// Print the report as one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -29,7 +40,31 @@ pub struct RunArgs {
 
 /// Run `clea run`.
 pub async fn run(args: RunArgs) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(&args.launch_file)
+        .map_err(|e| CliError::Input(format!("{}: file: {e}", args.launch_file.display())))?;
+    if robotfile::is_robot_file(&text) {
+        let robot = robotfile::load(&args.launch_file, &text).map_err(CliError::Input)?;
+        if args.check {
+            println!("ok: {}: {}", args.launch_file.display(), robot.summary());
+            return Ok(());
+        }
+        return run_robot(robot).await;
+    }
     let lf = launchfile::load(&args.launch_file).map_err(CliError::Input)?;
+    if args.check {
+        let names: Vec<&str> = lf.actors.iter().map(|a| a.as_str()).collect();
+        println!(
+            "ok: {}: actors [{}] on clea/{}/{}",
+            args.launch_file.display(),
+            names.join(", "),
+            lf.bus.namespace,
+            lf.controller.as_ref().map_or(String::new(), |c| format!(
+                ", controller: {} episode(s)",
+                c.episodes
+            ))
+        );
+        return Ok(());
+    }
     let bus = Bus::open(&lf.bus).await?;
     let skill_timeout = Duration::from_secs_f64(lf.agent.skill_timeout_s);
     let _actors = ActorSet::build(
@@ -160,5 +195,38 @@ async fn wait_for_robots(bus: &Bus, timeout: Duration) -> Result<(), CliError> {
         "no robot skill server appeared on clea/{}/ within {:.0} s (is `clea sim --serve` running and reachable?)",
         bus.keys.namespace(),
         timeout.as_secs_f64()
+    )))
+}
+
+/// Bridge a robot's ROS 2 graph until Ctrl-C / SIGTERM.
+#[cfg(feature = "ros2")]
+async fn run_robot(robot: RobotLaunch) -> Result<(), CliError> {
+    use clea_skills::ros2::{AdapterError, Ros2Adapter};
+    let bus = Bus::open(&robot.file.bus).await?;
+    let summary = robot.summary();
+    let adapter = Ros2Adapter::start(&bus, robot.file.robot)
+        .await
+        .map_err(|e| match e {
+            // A type the ROS 2 install lacks is the launch file's problem.
+            AdapterError::Config(c) => CliError::Input(c.to_string()),
+            e => CliError::Runtime(e.into()),
+        })?;
+    eprintln!("clea: bridging {summary}; Ctrl-C stops");
+    while !clea_agent::episode::interrupted() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let canceled = adapter.shutdown().await;
+    eprintln!("clea: adapter stopped ({canceled} active ROS 2 goal(s) canceled)");
+    Ok(())
+}
+
+/// Without ROS 2 support the file is checked, then refused with how to get a build that has it.
+#[cfg(not(feature = "ros2"))]
+async fn run_robot(robot: RobotLaunch) -> Result<(), CliError> {
+    Err(CliError::Runtime(anyhow::anyhow!(
+        "this clea was built without ROS 2 support, so it cannot bridge robot {} (the launch \
+         file checks): build it with `make build-ros2` (or `source .venv-ros2/env.sh && cargo \
+         build -p clea-launch --features ros2`)",
+        robot.file.robot.name
     )))
 }

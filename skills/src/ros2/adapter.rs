@@ -63,6 +63,7 @@ pub struct Ros2Adapter {
     thread: Option<std::thread::JoinHandle<()>>,
     stats: Arc<Mutex<Option<EStopStats>>>,
     engaged: Arc<AtomicBool>,
+    cmds: mpsc::UnboundedSender<Cmd>,
 }
 
 fn header(h: r2r::std_msgs::msg::Header) -> Header {
@@ -216,7 +217,7 @@ impl Ros2Adapter {
         tasks.push(tokio::spawn(serve(
             server,
             estop,
-            cmd_tx,
+            cmd_tx.clone(),
             Arc::new(config),
             engaged.clone(),
         )));
@@ -225,6 +226,7 @@ impl Ros2Adapter {
             thread: Some(thread),
             stats,
             engaged,
+            cmds: cmd_tx,
         })
     }
 
@@ -238,21 +240,40 @@ impl Ros2Adapter {
         self.engaged.load(Ordering::SeqCst)
     }
 
-    /// Stop the bridge and wait for the ROS 2 thread to end.
-    pub async fn shutdown(mut self) {
+    /// Stop the bridge: cancel the ROS 2 goals still active (a robot must not go on with a
+    /// goal nobody supervises; no e-stop is published), stop serving, and wait for the ROS 2
+    /// thread to end. Returns how many goals were canceled.
+    pub async fn shutdown(mut self) -> usize {
+        let (done, canceled) = oneshot::channel();
+        let mut n = 0;
+        if self.cmds.send(Cmd::CancelAll { done }).is_ok() {
+            n = tokio::time::timeout(Duration::from_secs(2), canceled)
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(0);
+        }
+        if n > 0 {
+            tracing::warn!(goals = n, "adapter stopping: active ROS 2 goals canceled");
+        }
         for t in self.tasks.drain(..) {
             t.abort();
             let _ = t.await;
         }
+        // The serve task held the other sender; closing this one ends the ROS 2 thread.
+        let (closed, _) = mpsc::unbounded_channel();
+        drop(std::mem::replace(&mut self.cmds, closed));
         if let Some(th) = self.thread.take() {
             let _ = tokio::task::spawn_blocking(move || th.join()).await;
         }
+        n
     }
 }
 
 impl Drop for Ros2Adapter {
     fn drop(&mut self) {
-        // Aborting the serve task drops the command sender, which ends the ROS 2 thread.
+        // Aborting the serve task drops its command sender and the field drops the other one,
+        // which ends the ROS 2 thread.
         for t in &self.tasks {
             t.abort();
         }

@@ -36,6 +36,19 @@ pub enum ConfigError {
     /// A name that cannot be used in a bus key.
     #[error("invalid name {0:?} (allowed: letters, digits, '_' and '-')")]
     InvalidName(String),
+    /// A mapped skill that the robot cannot perform (not in the pool, or its capabilities do
+    /// not allow it).
+    #[error(
+        "skill {skill:?} is mapped, but it is not a skill of robot {robot} (its skills: {allowed})"
+    )]
+    NotASkillOfTheRobot {
+        /// The mapped skill.
+        skill: String,
+        /// The robot.
+        robot: String,
+        /// The skills the robot has, comma-separated.
+        allowed: String,
+    },
     /// The robot is not one of the world's robots.
     #[error("robot {robot:?} is not a robot of the world (its robots: {known})")]
     UnknownRobot {
@@ -351,11 +364,13 @@ impl RobotConfig {
     }
 
     /// [`validate`](Self::validate) against a world: the robot must be one of its robots, every
-    /// skill of the pool that the robot's capabilities allow needs a mapping, and when it serves
+    /// skill of the pool that the robot's capabilities allow needs a mapping (and no other skill
+    /// may have one), and when it serves
     /// `go_to`, every navigation point of the world needs a pose.
     ///
     /// # Errors
-    /// [`ConfigError::UnknownRobot`], or the first problem [`validate`](Self::validate) finds.
+    /// [`ConfigError::UnknownRobot`], [`ConfigError::NotASkillOfTheRobot`], or the first problem
+    /// [`validate`](Self::validate) finds.
     pub fn validate_for_world(&self, world: &WorldVocabulary) -> Result<(), ConfigError> {
         let Some(robot) = world.robot(&self.name) else {
             let known: Vec<&str> = world.robots.iter().map(|r| r.name.as_str()).collect();
@@ -369,6 +384,13 @@ impl RobotConfig {
             .filter(|s| s.requires.iter().all(|c| c.held_by(robot)))
             .map(|s| s.name.as_str())
             .collect();
+        if let Some(extra) = self.skills.keys().find(|k| !skills.contains(&k.as_str())) {
+            return Err(ConfigError::NotASkillOfTheRobot {
+                skill: extra.clone(),
+                robot: self.name.clone(),
+                allowed: skills.join(", "),
+            });
+        }
         let points: Vec<&str> = if skills.contains(&"go_to") {
             world.navigation_points.iter().map(String::as_str).collect()
         } else {

@@ -26,6 +26,9 @@ pub(super) enum Cmd {
     },
     /// E-stop engaged or released; `received` is when the bus delivered it.
     EStop { engaged: bool, received: Instant },
+    /// The adapter is stopping: cancel every active ROS 2 goal (no e-stop is published) and
+    /// report, once the servers answered or 1 s passed, how many were canceled.
+    CancelAll { done: oneshot::Sender<usize> },
 }
 
 /// What happened to a goal on the ROS 2 side.
@@ -128,6 +131,19 @@ pub(super) fn run(
                             ));
                         }
                     }
+                }
+                Cmd::CancelAll { done } => {
+                    let cancels: Vec<_> = active
+                        .borrow()
+                        .values()
+                        .filter_map(|h| h.cancel().ok())
+                        .collect();
+                    tokio::task::spawn_local(async move {
+                        let n = cancels.len();
+                        let all = futures::future::join_all(cancels);
+                        let _ = tokio::time::timeout(Duration::from_secs(1), all).await;
+                        let _ = done.send(n);
+                    });
                 }
                 Cmd::EStop { engaged, received } => {
                     let mut n = 0;

@@ -1,0 +1,105 @@
+//! Robot launch files (YAML): the ROS 2 adapter of one robot ([`Ros2LaunchFile`], e.g.
+//! `launch/files/mobile-manipulator.yaml`), told apart from actor launch files by their
+//! top-level `robot:` section.
+//!
+//! Checked before anything starts: the YAML's fields (unknown or mistyped ones name their line),
+//! the bus, the robot against its `world:` (a mapping for every skill the robot's capabilities
+//! allow, a pose for every navigation point, interface type names, ROS 2 names). Whether the
+//! interface types exist in the ROS 2 install is checked when the adapter starts (it needs the
+//! install). An error is one line: `file: where: why`.
+
+use clea_bus::msg::WorldVocabulary;
+use clea_skills::ros2::Ros2LaunchFile;
+use std::path::Path;
+
+/// Whether the YAML text is a robot launch file (a mapping with a `robot:` key).
+pub fn is_robot_file(text: &str) -> bool {
+    serde_yaml::from_str::<serde_yaml::Value>(text)
+        .ok()
+        .and_then(|v| v.as_mapping().map(|m| m.contains_key("robot")))
+        .unwrap_or(false)
+}
+
+/// A checked robot launch file and the world it names.
+#[derive(Debug)]
+pub struct RobotLaunch {
+    /// The file's content.
+    pub file: Ros2LaunchFile,
+    /// The robot's world, when `world:` names one.
+    pub world: Option<WorldVocabulary>,
+}
+
+/// Load and check a robot launch file; the error is one line `file: where: why`.
+pub fn load(path: &Path, text: &str) -> Result<RobotLaunch, String> {
+    let file = path.display();
+    let lf: Ros2LaunchFile = serde_yaml::from_str(text).map_err(|e| {
+        let loc = e.location().map_or("document".to_string(), |l| {
+            format!("line {} column {}", l.line(), l.column())
+        });
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        format!("{file}: {loc}: {msg}")
+    })?;
+    crate::launchfile::check_bus(&lf.bus)
+        .map_err(|(field, why)| format!("{file}: {field}: {why}"))?;
+    let world = match &lf.world {
+        Some(w) => {
+            let w = if w.is_relative() {
+                path.parent().unwrap_or(Path::new(".")).join(w)
+            } else {
+                w.clone()
+            };
+            let vocab =
+                clea_sim::scenario::load_world(&w).map_err(|e| format!("{file}: world: {e}"))?;
+            lf.robot
+                .validate_for_world(&vocab)
+                .map_err(|e| format!("{file}: robot: {e} (world {})", w.display()))?;
+            Some(vocab)
+        }
+        None => {
+            lf.robot
+                .validate(&[], &[])
+                .map_err(|e| format!("{file}: robot: {e}"))?;
+            None
+        }
+    };
+    Ok(RobotLaunch { file: lf, world })
+}
+
+impl RobotLaunch {
+    /// One line for `--check` and the start-up message: what the adapter bridges.
+    pub fn summary(&self) -> String {
+        let r = &self.file.robot;
+        let skills: Vec<&str> = r.skills.keys().map(String::as_str).collect();
+        let cameras: Vec<String> = r
+            .cameras
+            .iter()
+            .map(|(name, c)| {
+                let kind = if c.compressed() { "compressed" } else { "raw" };
+                let depth = if c.depth_topic.is_some() {
+                    " + depth"
+                } else {
+                    ""
+                };
+                format!("{name} ({kind}{depth})")
+            })
+            .collect();
+        format!(
+            "robot {} on clea/{}/: skills [{}], cameras [{}], odometry {}, {} named poses, e-stop {}",
+            r.name,
+            self.file.bus.namespace,
+            skills.join(", "),
+            cameras.join(", "),
+            r.odometry_topic.as_deref().unwrap_or("none"),
+            r.poses.len(),
+            r.estop.as_ref().map_or("none", |e| e.topic.as_str()),
+        ) + &match &self.world {
+            Some(w) => format!(
+                "; checked against its world ({} robots, {} navigation points)",
+                w.robots.len(),
+                w.navigation_points.len()
+            ),
+            None => "; no world: skills and poses not checked against one".into(),
+        }
+    }
+}
