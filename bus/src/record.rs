@@ -188,18 +188,8 @@ fn schemas() -> &'static BTreeMap<&'static str, String> {
     })
 }
 
-struct Sink {
-    path: PathBuf,
-    ns: String,
-    writer: mcap::Writer<File>,
-    channels: BTreeMap<String, u16>,
-    sequence: BTreeMap<u16, u32>,
-    messages: u64,
-    sensors: Option<SensorSink>,
-}
-
-/// The `<stem>.ros2.mcap` file: sensor messages in CDR.
-struct SensorSink {
+/// One MCAP file being written: its channels by key, per-channel sequence numbers.
+struct McapFile {
     path: PathBuf,
     writer: mcap::Writer<File>,
     channels: BTreeMap<String, u16>,
@@ -207,29 +197,15 @@ struct SensorSink {
     messages: u64,
 }
 
-impl SensorSink {
-    fn create(path: PathBuf, chunk_size: u64) -> Result<Self, RecordError> {
-        let file = File::create(&path).map_err(|source| RecordError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let writer = mcap::WriteOptions::new()
-            .profile("ros2")
-            .library(concat!("clea-bus ", env!("CARGO_PKG_VERSION")))
-            .compression(None)
-            .chunk_size(Some(chunk_size))
-            .create(file)
-            .map_err(|e| RecordError::Mcap {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        Ok(Self {
+impl McapFile {
+    fn new(path: PathBuf, writer: mcap::Writer<File>) -> Self {
+        Self {
             path,
             writer,
             channels: BTreeMap::new(),
             sequence: BTreeMap::new(),
             messages: 0,
-        })
+        }
     }
 
     fn err(&self, e: mcap::McapError) -> RecordError {
@@ -239,70 +215,18 @@ impl SensorSink {
         }
     }
 
-    fn write(&mut self, key: &str, ty: SensorType, cdr: &[u8], t: u64) -> Result<(), RecordError> {
+    /// Write `payload` on the channel of `key`, declaring it with `declare` the first time.
+    fn write(
+        &mut self,
+        key: &str,
+        t: u64,
+        payload: &[u8],
+        declare: impl FnOnce(&mut mcap::Writer<File>) -> Result<u16, mcap::McapError>,
+    ) -> Result<(), RecordError> {
         let channel = match self.channels.get(key) {
             Some(c) => *c,
             None => {
-                let schema = self
-                    .writer
-                    .add_schema(ty.name(), "ros2msg", ty.definition().as_bytes())
-                    .map_err(|e| self.err(e))?;
-                let metadata = BTreeMap::from([("clea.key".to_string(), key.to_string())]);
-                let c = self
-                    .writer
-                    .add_channel(schema, &ros2_topic(key), "cdr", &metadata)
-                    .map_err(|e| self.err(e))?;
-                self.channels.insert(key.to_string(), c);
-                c
-            }
-        };
-        let seq = self.sequence.entry(channel).or_insert(0);
-        *seq += 1;
-        let header = mcap::records::MessageHeader {
-            channel_id: channel,
-            sequence: *seq,
-            log_time: t,
-            publish_time: t,
-        };
-        self.writer
-            .write_to_known_channel(&header, cdr)
-            .map_err(|e| self.err(e))?;
-        self.messages += 1;
-        Ok(())
-    }
-}
-
-impl Sink {
-    fn err(&self, e: mcap::McapError) -> RecordError {
-        RecordError::Mcap {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        }
-    }
-
-    fn write(&mut self, key: &str, payload: &[u8]) -> Result<(), RecordError> {
-        let t = now_ns();
-        if let Some(ty) = SensorType::for_key(&self.ns, key) {
-            match ty.json_to_cdr(payload) {
-                Ok(cdr) => return self.write_sensor(key, ty, &cdr, t),
-                // Not the expected message: keep it as it travelled, in the JSON log.
-                Err(e) => tracing::debug!(%key, error = %e, "sensor payload logged as JSON"),
-            }
-        }
-        let channel = match self.channels.get(key) {
-            Some(c) => *c,
-            None => {
-                let schema_id = match schema_for_key(&self.ns, key) {
-                    Some((name, schema)) => self
-                        .writer
-                        .add_schema(name, "jsonschema", schema.as_bytes())
-                        .map_err(|e| self.err(e))?,
-                    None => 0,
-                };
-                let c = self
-                    .writer
-                    .add_channel(schema_id, key, "json", &BTreeMap::new())
-                    .map_err(|e| self.err(e))?;
+                let c = declare(&mut self.writer).map_err(|e| self.err(e))?;
                 self.channels.insert(key.to_string(), c);
                 c
             }
@@ -322,6 +246,61 @@ impl Sink {
         Ok(())
     }
 
+    fn flush(&mut self) -> Result<(), RecordError> {
+        self.writer.flush().map_err(|e| self.err(e))
+    }
+
+    fn finish(&mut self) -> Result<(), RecordError> {
+        self.writer.finish().map(|_| ()).map_err(|e| self.err(e))
+    }
+}
+
+/// The episode log and, once a sensor message arrived, its ROS 2 sensor log.
+struct Sink {
+    ns: String,
+    log: McapFile,
+    sensors: Option<McapFile>,
+}
+
+/// Create the `<stem>.ros2.mcap` file (profile `ros2`).
+fn create_sensor_log(path: PathBuf) -> Result<McapFile, RecordError> {
+    let file = File::create(&path).map_err(|source| RecordError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let writer = mcap::WriteOptions::new()
+        .profile("ros2")
+        .library(concat!("clea-bus ", env!("CARGO_PKG_VERSION")))
+        .compression(None)
+        .chunk_size(Some(1024 * 1024))
+        .create(file)
+        .map_err(|e| RecordError::Mcap {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    Ok(McapFile::new(path, writer))
+}
+
+impl Sink {
+    fn write(&mut self, key: &str, payload: &[u8]) -> Result<(), RecordError> {
+        let t = now_ns();
+        if let Some(ty) = SensorType::for_key(&self.ns, key) {
+            match ty.json_to_cdr(payload) {
+                Ok(cdr) => return self.write_sensor(key, ty, &cdr, t),
+                // Not the expected message: keep it as it travelled, in the JSON log.
+                Err(e) => tracing::debug!(%key, error = %e, "sensor payload logged as JSON"),
+            }
+        }
+        let schema = schema_for_key(&self.ns, key);
+        self.log.write(key, t, payload, |w| {
+            let schema_id = match schema {
+                Some((name, schema)) => w.add_schema(name, "jsonschema", schema.as_bytes())?,
+                None => 0,
+            };
+            w.add_channel(schema_id, key, "json", &BTreeMap::new())
+        })
+    }
+
     fn write_sensor(
         &mut self,
         key: &str,
@@ -330,38 +309,44 @@ impl Sink {
         t: u64,
     ) -> Result<(), RecordError> {
         if self.sensors.is_none() {
-            let path = sensor_log_path(&self.path);
+            let path = sensor_log_path(&self.log.path);
             let name = path
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            self.sensors = Some(SensorSink::create(path, 1024 * 1024)?);
-            self.writer
+            self.sensors = Some(create_sensor_log(path)?);
+            self.log
+                .writer
                 .write_metadata(&mcap::records::Metadata {
                     name: "clea.sensor_log".into(),
                     metadata: BTreeMap::from([("file".to_string(), name)]),
                 })
-                .map_err(|e| self.err(e))?;
+                .map_err(|e| self.log.err(e))?;
         }
         let sensors = self.sensors.as_mut().expect("created above");
-        sensors.write(key, ty, cdr, t)?;
-        self.messages += 1;
-        Ok(())
+        sensors.write(key, t, cdr, |w| {
+            let schema = w.add_schema(ty.name(), "ros2msg", ty.definition().as_bytes())?;
+            let metadata = BTreeMap::from([("clea.key".to_string(), key.to_string())]);
+            w.add_channel(schema, &ros2_topic(key), "cdr", &metadata)
+        })
     }
 
     fn flush(&mut self) -> Result<(), RecordError> {
-        self.writer.flush().map_err(|e| self.err(e))?;
-        if let Some(s) = &mut self.sensors {
-            s.writer.flush().map_err(|e| s.err(e))?;
-        }
-        Ok(())
+        self.log.flush()?;
+        self.sensors.as_mut().map_or(Ok(()), McapFile::flush)
     }
 
-    fn finish(&mut self) -> Result<(), RecordError> {
-        self.writer.finish().map_err(|e| self.err(e))?;
+    fn finish(&mut self) -> Result<RecordStats, RecordError> {
+        self.log.finish()?;
         if let Some(s) = &mut self.sensors {
-            s.writer.finish().map_err(|e| s.err(e))?;
+            s.finish()?;
         }
-        Ok(())
+        let sensors = self.sensors.as_ref();
+        Ok(RecordStats {
+            path: self.log.path.clone(),
+            messages: self.log.messages + sensors.map_or(0, |s| s.messages),
+            channels: self.log.channels.len() + sensors.map_or(0, |s| s.channels.len()),
+            sensor_log: sensors.map(|s| s.path.clone()),
+        })
     }
 }
 
@@ -416,12 +401,8 @@ impl Recorder {
             .await
             .map_err(BusError::zenoh)?;
         let mut sink = Sink {
-            path: path.to_path_buf(),
             ns: bus.keys.namespace().to_string(),
-            writer,
-            channels: BTreeMap::new(),
-            sequence: BTreeMap::new(),
-            messages: 0,
+            log: McapFile::new(path.to_path_buf(), writer),
             sensors: None,
         };
         let (stop_tx, mut stop_rx) = oneshot::channel();
@@ -443,14 +424,7 @@ impl Recorder {
             while let Ok(Some(s)) = sub.try_recv() {
                 sink.write(s.key_expr().as_str(), &s.payload().to_bytes())?;
             }
-            sink.finish()?;
-            Ok(RecordStats {
-                path: sink.path.clone(),
-                messages: sink.messages,
-                channels: sink.channels.len()
-                    + sink.sensors.as_ref().map_or(0, |s| s.channels.len()),
-                sensor_log: sink.sensors.as_ref().map(|s| s.path.clone()),
-            })
+            sink.finish()
         });
         Ok(Self {
             stop: Some(stop_tx),

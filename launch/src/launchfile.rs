@@ -148,14 +148,7 @@ impl Default for AgentSection {
 pub fn load(path: &Path) -> Result<LaunchFile, String> {
     let file = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{file}: file: {e}"))?;
-    let mut lf: LaunchFile = serde_yaml::from_str(&text).map_err(|e| {
-        let loc = e.location().map_or("document".to_string(), |l| {
-            format!("line {} column {}", l.line(), l.column())
-        });
-        let msg = e.to_string();
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        format!("{file}: {loc}: {msg}")
-    })?;
+    let mut lf: LaunchFile = serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &e))?;
     let fail = |field: &str, why: String| format!("{file}: {field}: {why}");
     check_bus(&lf.bus).map_err(|(field, why)| fail(&field, why))?;
     let mut seen = Vec::new();
@@ -244,4 +237,14 @@ pub fn check_bus(bus: &BusConfig) -> Result<(), (String, String)> {
         }
     }
     Ok(())
+}
+
+/// A YAML error as one line: `file: line L column C: why`.
+pub fn yaml_error(path: &Path, e: &serde_yaml::Error) -> String {
+    let loc = e.location().map_or("document".to_string(), |l| {
+        format!("line {} column {}", l.line(), l.column())
+    });
+    let msg = e.to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    format!("{}: {loc}: {msg}", path.display())
 }

@@ -32,14 +32,8 @@ pub struct RobotLaunch {
 /// Load and check a robot launch file; the error is one line `file: where: why`.
 pub fn load(path: &Path, text: &str) -> Result<RobotLaunch, String> {
     let file = path.display();
-    let lf: Ros2LaunchFile = serde_yaml::from_str(text).map_err(|e| {
-        let loc = e.location().map_or("document".to_string(), |l| {
-            format!("line {} column {}", l.line(), l.column())
-        });
-        let msg = e.to_string();
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        format!("{file}: {loc}: {msg}")
-    })?;
+    let lf: Ros2LaunchFile =
+        serde_yaml::from_str(text).map_err(|e| crate::launchfile::yaml_error(path, &e))?;
     crate::launchfile::check_bus(&lf.bus)
         .map_err(|(field, why)| format!("{file}: {field}: {why}"))?;
     let world = match &lf.world {

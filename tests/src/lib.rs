@@ -275,17 +275,15 @@ pub fn workspace_root() -> PathBuf {
 /// 2. else `<target dir>/<profile>/clea`, derived from the running test executable's own path
 ///    (`std::env::current_exe()`: `.../target/debug/deps/<test>-<hash>` →
 ///    `.../target/debug/clea`);
-/// 3. if that file does not exist, it is built with
+/// 3. brought up to date first with
 ///    `$CARGO build -p clea-launch --bin clea --target-dir <target dir>` (`cargo` when `CARGO` is
 ///    unset; `--release` or `--profile <name>` to match the test executable's profile folder),
-///    run in the workspace root. A [`OnceLock`] makes the parallel tests of one test binary
+///    run in the workspace root: a no-op when it is fresh, a rebuild after the runtime's sources
+///    changed or after `make build-ros2` left a ROS 2 build there (which needs the ROS 2
+///    environment to even start). A [`OnceLock`] makes the parallel tests of one test binary
 ///    wait for that single build; cargo's own lock on the target directory serializes the builds
 ///    of several test processes. (`cargo test` releases that lock before it runs the tests, so
 ///    the nested build does not deadlock.)
-///
-/// An existing binary is not rebuilt: `cargo test -p clea-tests` alone does not notice changes
-/// to the runtime's sources. `cargo test --workspace` (what CI runs) builds `clea` first; after
-/// changing the runtime, run `cargo build -p clea-launch` first (or point `CLEA_BIN` at a build).
 ///
 /// # Panics
 /// When `CLEA_BIN` names a missing file, when the test executable's path has no
@@ -322,9 +320,6 @@ fn locate_or_build_clea() -> Result<PathBuf, String> {
         .parent()
         .ok_or("no target folder above the profile")?;
     let bin = profile_dir.join(format!("clea{}", std::env::consts::EXE_SUFFIX));
-    if bin.is_file() {
-        return Ok(bin);
-    }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(&cargo);
     cmd.args([
@@ -347,10 +342,6 @@ fn locate_or_build_clea() -> Result<PathBuf, String> {
         }
         None => return Err(format!("odd profile folder {}", profile_dir.display())),
     }
-    eprintln!(
-        "clea-tests: {} does not exist; building it: {cmd:?}",
-        bin.display()
-    );
     let out = cmd
         .output()
         .map_err(|e| format!("cannot run {}: {e}", Path::new(&cargo).display()))?;
