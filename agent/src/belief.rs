@@ -12,6 +12,9 @@ pub struct BeliefView {
     pub state: WorldState,
     /// When each receptacle's contents were last seen.
     pub searched: BTreeMap<String, u32>,
+    /// Objects of unknown location that every receptacle was looked into without seeing, with
+    /// how many times (full sweeps).
+    pub unseen_sweeps: BTreeMap<String, u32>,
 }
 
 impl BeliefView {
@@ -26,9 +29,13 @@ impl BeliefView {
                 }
             }
         }
+        let mut unseen_sweeps = BTreeMap::new();
         for o in &b.objects {
             if !vocab.is_object(&o.object) {
                 continue;
+            }
+            if o.location.is_none() && o.unseen_sweeps > 0 {
+                unseen_sweeps.insert(o.object.clone(), o.unseen_sweeps);
             }
             let loc = match o.location.as_deref() {
                 Some("removed") => Some(Location::Removed),
@@ -56,7 +63,11 @@ impl BeliefView {
             .filter(|s| vocab.receptacle(&s.receptacle).is_some())
             .map(|s| (s.receptacle.clone(), s.step))
             .collect();
-        Self { state, searched }
+        Self {
+            state,
+            searched,
+            unseen_sweeps,
+        }
     }
 
     /// Where the belief places each object (object → receptacle or robot).

@@ -34,6 +34,11 @@ pub struct BeliefState {
     pub state: WorldState,
     /// Step at which each object was last seen.
     pub seen_at: BTreeMap<String, u32>,
+    /// Step at which each object was found missing from where it was last seen.
+    pub missing_since: BTreeMap<String, u32>,
+    /// Objects of unknown location: receptacles looked into since the current sweep began, and
+    /// the sweeps (every receptacle looked into) completed without seeing the object.
+    unseen_sweeps: BTreeMap<String, (BTreeSet<String>, u32)>,
     /// Navigation points visited.
     pub visited: BTreeSet<String>,
     /// Receptacles whose contents have been seen, with the step they were last seen at.
@@ -62,6 +67,8 @@ impl BeliefState {
             vocab,
             state: WorldState::default(),
             seen_at: BTreeMap::new(),
+            missing_since: BTreeMap::new(),
+            unseen_sweeps: BTreeMap::new(),
             visited: BTreeSet::new(),
             searched: BTreeMap::new(),
             step: 0,
@@ -144,6 +151,8 @@ impl BeliefState {
             }
             me.state.location.insert(object.to_string(), loc);
             me.seen_at.insert(object.to_string(), step);
+            me.missing_since.remove(object);
+            me.unseen_sweeps.remove(object);
         };
         if let Some(place) = &obs.place {
             if self.state.robot_place.get(&obs.robot) != Some(place) {
@@ -163,6 +172,7 @@ impl BeliefState {
         for o in believed_held {
             if !obs.holding.contains(&o) {
                 self.state.location.remove(&o);
+                self.unseen_sweeps.remove(&o);
                 report
                     .contradicted
                     .push(format!("{} no longer holds {o}", obs.robot));
@@ -206,9 +216,24 @@ impl BeliefState {
                 .collect();
             for o in gone {
                 self.state.location.remove(&o);
+                self.missing_since.insert(o.clone(), step);
+                self.unseen_sweeps.remove(&o);
                 report
                     .contradicted
                     .push(format!("{o} is no longer in {}", view.receptacle));
+            }
+            // Objects still unaccounted for were not here either.
+            let all = self.vocab.receptacles.len();
+            for o in &self.vocab.objects {
+                if self.state.location.contains_key(o) {
+                    continue;
+                }
+                let (covered, sweeps) = self.unseen_sweeps.entry(o.clone()).or_default();
+                covered.insert(view.receptacle.clone());
+                if covered.len() >= all {
+                    *sweeps += 1;
+                    covered.clear();
+                }
             }
         }
         report
@@ -237,6 +262,8 @@ impl BeliefState {
                     object: o.clone(),
                     location: self.state.location.get(o).map(|l| l.to_string()),
                     seen_at_step: self.seen_at.get(o).copied(),
+                    missing_since_step: self.missing_since.get(o).copied(),
+                    unseen_sweeps: self.unseen_sweeps.get(o).map_or(0, |(_, n)| *n),
                     roasted: self.state.roasted.contains(o),
                 })
                 .collect(),
@@ -294,6 +321,9 @@ pub fn render_belief(b: &Belief) -> String {
             }
             _ => {
                 let _ = write!(t, "{}: location unknown", o.object);
+                if let Some(s) = o.missing_since_step {
+                    let _ = write!(t, " (missing since step {s})");
+                }
             }
         }
         if o.roasted {

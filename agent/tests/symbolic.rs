@@ -355,3 +355,83 @@ async fn observer_sorts_robots_and_renders_text() {
         "robot_1 (step 3) is at in_front_of_refrigerator, holding apple; sees refrigerator (closed) with hidden contents.\n"
     );
 }
+
+/// An object that went missing is searched for; after every receptacle was looked into twice
+/// without seeing it, the planner says it is nowhere to be found instead of searching on.
+#[tokio::test]
+async fn a_missing_object_is_given_up_after_two_sweeps() {
+    let t = task(&["on(apple, table)"]);
+    let mut mem = SymbolicSummarizer::new(8);
+    let all_open = |step: u32, table: &[&str]| {
+        obs(
+            step,
+            "in_front_of_table",
+            &[],
+            vec![
+                view("table", None, table),
+                view("refrigerator", Some(true), &[]),
+                view("oven", Some(true), &[]),
+            ],
+        )
+    };
+    // Seen on the table first: no sweep counted.
+    let b = belief_after(
+        &mut mem,
+        Some(t.clone()),
+        all_open(0, &["apple"]),
+        None,
+        true,
+    )
+    .await;
+    let apple = |b: &Belief| {
+        b.objects
+            .iter()
+            .find(|o| o.object == "apple")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(apple(&b).unseen_sweeps, 0);
+    // Gone at step 1: missing since 1, and this look at every receptacle is the first sweep.
+    let o1 = all_open(1, &[]);
+    let b = belief_after(&mut mem, None, o1.clone(), None, true).await;
+    assert_eq!(b.contradictions, ["apple is no longer in table"]);
+    let a = apple(&b);
+    assert_eq!(
+        (a.location, a.missing_since_step, a.unseen_sweeps),
+        (None, Some(1), 1)
+    );
+    assert!(
+        b.text
+            .contains("apple: location unknown (missing since step 1)"),
+        "{}",
+        b.text
+    );
+    // One sweep: the planner still searches (people move things into searched places).
+    let p = plan(&t, &b, &o1, 5).await;
+    assert!(!p.done);
+    // The second sweep: nowhere to be found.
+    let o2 = all_open(2, &[]);
+    let b = belief_after(&mut mem, None, o2.clone(), None, true).await;
+    assert_eq!(apple(&b).unseen_sweeps, 2);
+    let req = PlanRequest {
+        task: t.clone(),
+        belief: b.clone(),
+        observation: o2,
+        feedback: vec![],
+        subgoal: None,
+        max_actions: 5,
+    };
+    let e = SearchPlanner.plan(&req).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("apple is nowhere to be found: every receptacle was looked into 2 times"),
+        "{e}"
+    );
+    // Seen again: the count starts over.
+    let b = belief_after(&mut mem, None, all_open(3, &["apple"]), None, true).await;
+    let a = apple(&b);
+    assert_eq!(
+        (a.location.as_deref(), a.missing_since_step, a.unseen_sweeps),
+        (Some("table"), None, 0)
+    );
+}

@@ -117,6 +117,10 @@ pub struct RobotInfo {
     pub reach: Vec<String>,
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 fn one() -> u8 {
     1
 }
@@ -238,6 +242,14 @@ pub struct BeliefObject {
     pub location: Option<String>,
     /// Step at which it was last seen.
     pub seen_at_step: Option<u32>,
+    /// Step at which it was found missing from where it was last seen (its location is then
+    /// unknown); `None` while it is where it was seen, or was never seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_since_step: Option<u32>,
+    /// While its location is unknown: how many times every receptacle of the world was looked
+    /// into without seeing it (since it went missing, or since the episode began).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unseen_sweeps: u32,
     /// Whether it was seen roasted.
     pub roasted: bool,
 }

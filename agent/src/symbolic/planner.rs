@@ -3,7 +3,10 @@
 //! Subgoals follow the task's goal order, one object at a time (CLEA's subgoal decomposition):
 //! - the object's place is unknown → *find it*: make the nearest receptacle whose contents were
 //!   never seen visible (then the ones seen longest ago), and stop there, because what comes next
-//!   depends on the observation;
+//!   depends on the observation; once every receptacle was looked into [`GIVE_UP_SWEEPS`] times
+//!   without seeing the object (since it went missing, or since the episode began), it is
+//!   nowhere to be found and the planner says so instead of searching in circles until the step
+//!   budget (one sweep is not enough: people move things into places already searched);
 //! - otherwise → the shortest action sequence (breadth-first over the pool's preconditions and
 //!   effects) that makes all of the object's goal predicates hold.
 //!
@@ -17,6 +20,9 @@ use async_trait::async_trait;
 use clea_bus::msg::{Plan, PlanRequest, WorldVocabulary};
 use clea_skills::{Action, Goal, Location, WorldState};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Full sweeps of every receptacle without seeing an object after which the planner gives up.
+pub const GIVE_UP_SWEEPS: u32 = 2;
 
 /// Deepest search, in actions (the kitchen's longest subgoal needs 12).
 const MAX_DEPTH: usize = 40;
@@ -74,7 +80,7 @@ pub fn plan_from(
     let mut actions: Vec<Action> = Vec::new();
     let mut subgoals: Vec<String> = Vec::new();
     while actions.len() < max_actions {
-        let Some(sub) = next_subgoal(vocab, goals, &state, &searched)? else {
+        let Some(sub) = next_subgoal(vocab, goals, &state, &searched, &view.unseen_sweeps)? else {
             break;
         };
         subgoals.push(sub.text.clone());
@@ -126,15 +132,19 @@ fn visible(vocab: &WorldVocabulary, s: &WorldState, rec: &str) -> bool {
             .any(|r| s.reaches(vocab, &r.name, rec) == Some(true))
 }
 
-/// The next unmet subgoal on `state`, or `None` when every goal holds.
+/// The next unmet subgoal on `state`, or `None` when every goal holds. `searched`: when each
+/// receptacle's contents were last seen; `unseen_sweeps`: objects of unknown location with the
+/// full sweeps of every receptacle that did not see them.
 ///
 /// # Errors
-/// [`ModuleError::NoAnswer`] when no action sequence reaches it.
+/// [`ModuleError::NoAnswer`] when no action sequence reaches it, or when its object must be
+/// found and [`GIVE_UP_SWEEPS`] sweeps did not see it.
 pub fn next_subgoal(
     vocab: &WorldVocabulary,
     goals: &[Goal],
     state: &WorldState,
     searched: &BTreeMap<String, u32>,
+    unseen_sweeps: &BTreeMap<String, u32>,
 ) -> Result<Option<Subgoal>, ModuleError> {
     let believed: BTreeMap<String, String> = state
         .location
@@ -165,6 +175,13 @@ pub fn next_subgoal(
         Some(Location::In(_) | Location::HeldBy(_))
     );
     if !known {
+        let sweeps = unseen_sweeps.get(&object).copied().unwrap_or(0);
+        if sweeps >= GIVE_UP_SWEEPS {
+            return Err(ModuleError::NoAnswer(format!(
+                "{object} is nowhere to be found: every receptacle was looked into {sweeps} times \
+                 without seeing it"
+            )));
+        }
         return explore(vocab, &p, start, state, searched, &object).map(Some);
     }
     let targets: Vec<(Option<u8>, bool)> = own
