@@ -607,8 +607,12 @@ fn read_mcap(path: &Path) -> Result<McapContents, RecordError> {
 pub struct ReplayOptions {
     /// Time scale: 1.0 is the original timing, 2.0 twice as fast. `None`: as fast as possible.
     pub rate: Option<f64>,
-    /// Only topics that intersect this key expression (e.g. `clea/*/robot/**`).
+    /// Only topics that intersect this key expression (e.g. `clea/*/robot/**`), matched
+    /// against the recorded topics.
     pub topics: Option<String>,
+    /// Publish under `clea/<namespace>/...` instead of the recorded namespace (a log of `clea
+    /// sim`'s episode `i` is in `clea/<ns>-ep<i>/`); topics outside `clea/` are kept.
+    pub namespace: Option<String>,
 }
 
 /// What a replay did.
@@ -638,7 +642,8 @@ impl ReplayStats {
 /// called after each message.
 ///
 /// # Errors
-/// [`RecordError::Bus`] for an invalid `opts.topics` expression or a failed put.
+/// [`RecordError::Bus`] for an invalid `opts.topics` expression or `opts.namespace`, or a failed
+/// put.
 pub async fn replay(
     bus: &Bus,
     log: &EpisodeLog,
@@ -646,6 +651,19 @@ pub async fn replay(
     mut progress: impl FnMut(u64),
 ) -> Result<ReplayStats, RecordError> {
     use zenoh::key_expr::KeyExpr;
+    if let Some(ns) = &opts.namespace {
+        crate::keys::check_chunk(ns)
+            .map_err(|e| BusError::Config(format!("--namespace {ns:?}: {e}")))?;
+    }
+    let target = |topic: &str| -> String {
+        match (&opts.namespace, topic.strip_prefix("clea/")) {
+            (Some(ns), Some(rest)) => match rest.split_once('/') {
+                Some((_, tail)) => format!("clea/{ns}/{tail}"),
+                None => topic.to_string(),
+            },
+            _ => topic.to_string(),
+        }
+    };
     let filter = match &opts.topics {
         Some(t) => Some(
             KeyExpr::try_from(t.clone())
@@ -664,7 +682,7 @@ pub async fn replay(
         .collect();
     let first = selected.first().map_or(0, |m| m.log_time);
     let last = selected.last().map_or(0, |m| m.log_time);
-    let mut publishers: BTreeMap<&str, zenoh::pubsub::Publisher<'static>> = BTreeMap::new();
+    let mut publishers: BTreeMap<String, zenoh::pubsub::Publisher<'static>> = BTreeMap::new();
     let t0 = tokio::time::Instant::now();
     let mut n = 0;
     for m in selected {
@@ -672,15 +690,16 @@ pub async fn replay(
             let offset = Duration::from_nanos(m.log_time.saturating_sub(first)).div_f64(rate);
             tokio::time::sleep_until(t0 + offset).await;
         }
-        if !publishers.contains_key(m.topic.as_str()) {
+        let topic = target(&m.topic);
+        if !publishers.contains_key(&topic) {
             let p = bus
                 .session
-                .declare_publisher(m.topic.clone())
+                .declare_publisher(topic.clone())
                 .await
                 .map_err(BusError::zenoh)?;
-            publishers.insert(&m.topic, p);
+            publishers.insert(topic.clone(), p);
         }
-        publishers[m.topic.as_str()]
+        publishers[&topic]
             .put(m.data.clone())
             .await
             .map_err(BusError::zenoh)?;

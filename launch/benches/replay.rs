@@ -52,6 +52,7 @@ fn benches(c: &mut Criterion) {
     let opts = ReplayOptions {
         rate: None,
         topics: None,
+        namespace: None,
     };
     let stats = rt
         .block_on(replay(&replay_bus, &log, &opts, |_| {}))

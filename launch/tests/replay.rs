@@ -286,6 +286,29 @@ async fn replay_keeps_timing_and_order_and_filters_topics() {
     );
 }
 
+/// `--namespace` moves every recorded topic under `clea/<namespace>/`; a bad one is bad input.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_into_another_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = record(&kitchen("task-08-find-roast-apple.yaml"), dir.path(), &[]);
+    let recorded = clea_bus::record::read_log(&log).unwrap();
+    let got = tokio::time::timeout(
+        Duration::from_secs(60),
+        receive_replay(&log, &["--max-rate", "--namespace", "live"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.len(), recorded.messages.len());
+    for (m, (t, _)) in recorded.messages.iter().zip(&got) {
+        // Recorded as clea/<ns>-ep0/<rest>; played as clea/live/<rest>.
+        let rest = m.topic.splitn(3, '/').nth(2).unwrap();
+        assert_eq!(t, &format!("clea/live/{rest}"));
+    }
+    let out = clea(&["replay", log.to_str().unwrap(), "--namespace", "a/b"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--namespace \"a/b\""), "{}", text(&out));
+}
+
 #[test]
 fn unreadable_logs_are_bad_input_and_logs_are_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();

@@ -260,6 +260,7 @@ async fn sensor_messages_are_logged_as_ros2_and_read_back_by_rosbags() {
     let opts = ReplayOptions {
         rate: None,
         topics: Some(image_key.clone()),
+        namespace: None,
     };
     let played = within("replay", STEP, replay(&bus, &log, &opts, |_| {}))
         .await

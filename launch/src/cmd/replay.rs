@@ -21,9 +21,14 @@ pub struct ReplayArgs {
     /// Publish as fast as possible.
     #[arg(long)]
     pub max_rate: bool,
-    /// Only topics that intersect this zenoh key expression, e.g. 'clea/*/robot/**'.
+    /// Only topics that intersect this zenoh key expression, e.g. 'clea/*/robot/**' (matched
+    /// against the recorded topics).
     #[arg(long)]
     pub topics: Option<String>,
+    /// Publish under clea/<NAMESPACE>/ instead of the recorded namespace (`clea sim` records
+    /// episode i under clea/<ns>-ep<i>/), e.g. to feed a running agent or viewer in `clea`.
+    #[arg(long)]
+    pub namespace: Option<String>,
     /// zenoh endpoint to connect to (repeatable), e.g. tcp/127.0.0.1:7447.
     #[arg(long)]
     pub connect: Vec<String>,
@@ -85,6 +90,7 @@ pub async fn run(args: ReplayArgs) -> Result<(), CliError> {
     let opts = ReplayOptions {
         rate: (!args.max_rate).then_some(args.rate),
         topics: args.topics.clone(),
+        namespace: args.namespace.clone(),
     };
     let stats = replay(&bus, &log, &opts, |n| pb.set_position(n))
         .await
