@@ -387,10 +387,20 @@ impl Io {
             }
             State::Executing {} => {
                 if steps >= self.task.max_steps {
-                    return Event::BudgetExceeded(format!(
-                        "step budget of {} used up",
-                        self.task.max_steps
-                    ));
+                    let mut why = format!("step budget of {} used up", self.task.max_steps);
+                    // Say so when skills ran out of time: the robot, not the plan, is stuck.
+                    if let Some(r) = self
+                        .last
+                        .as_ref()
+                        .filter(|r| r.outcome == clea_bus::msg::SkillOutcome::TimedOut)
+                    {
+                        why.push_str(&format!(
+                            " (the last skill, {}, timed out after {} s)",
+                            r.call,
+                            self.opts.skill_timeout.as_secs_f64()
+                        ));
+                    }
+                    return Event::BudgetExceeded(why);
                 }
                 let action = sm.current.as_ref().expect("executing has an action");
                 let req = ExecuteRequest {

@@ -179,6 +179,10 @@ fn a_skill_that_times_out_fails_the_episode_cleanly() {
         reason.contains(&format!("step budget of {max_steps}")),
         "expected the step budget to end it: {e}"
     );
+    assert!(
+        reason.contains("timed out after 0.3 s"),
+        "the reason tells the timeouts apart: {e}"
+    );
     let wall = e["wall_time_s"].as_f64().unwrap();
     assert!(
         wall < 0.75 * skill_s * steps as f64,
