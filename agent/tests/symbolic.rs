@@ -8,51 +8,19 @@ use clea_bus::msg::*;
 use clea_skills::parse_call;
 
 fn vocab() -> WorldVocabulary {
-    let rec = |name: &str, kind, openable, near: Option<&str>, heats| ReceptacleInfo {
-        name: name.into(),
-        kind,
-        openable,
-        near: near.map(Into::into),
-        heats,
-    };
-    WorldVocabulary {
-        navigation_points: vec![
-            "in_front_of_table".into(),
-            "in_front_of_refrigerator".into(),
-            "in_front_of_oven".into(),
-        ],
-        receptacles: vec![
-            rec(
-                "table",
-                ReceptacleKind::Surface,
-                false,
-                Some("in_front_of_table"),
-                false,
-            ),
-            rec(
-                "refrigerator",
-                ReceptacleKind::Container,
-                true,
-                Some("in_front_of_refrigerator"),
-                false,
-            ),
-            rec(
-                "oven",
-                ReceptacleKind::Container,
-                true,
-                Some("in_front_of_oven"),
-                true,
-            ),
-        ],
-        objects: vec!["apple".into(), "orange".into()],
-        robots: vec![RobotInfo {
-            name: "robot_1".into(),
-            mobile: true,
-            arms: 2,
-            carry: 1,
-            reach: vec![],
-        }],
-    }
+    serde_yaml::from_str(
+        r#"
+navigation_points: [in_front_of_table, in_front_of_refrigerator, in_front_of_oven]
+receptacles:
+  - { name: table, kind: surface, near: in_front_of_table }
+  - { name: refrigerator, kind: container, openable: true, near: in_front_of_refrigerator }
+  - { name: oven, kind: container, openable: true, near: in_front_of_oven, heats: true }
+objects: [apple, orange]
+robots:
+  - { name: robot_1, mobile: true, arms: 2, carry: 1 }
+"#,
+    )
+    .expect("a world vocabulary")
 }
 
 fn task(goals: &[&str]) -> TaskSpec {

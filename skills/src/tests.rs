@@ -1,54 +1,24 @@
 //! Unit tests of validation and skill semantics on a small kitchen.
 
 use super::*;
-use clea_bus::msg::{ReceptacleInfo, ReceptacleKind, RobotInfo, SkillCall, WorldVocabulary};
+use clea_bus::msg::{SkillCall, WorldVocabulary};
 use serde_json::json;
 
 fn vocab() -> WorldVocabulary {
-    let rec = |name: &str, kind, openable, near: Option<&str>, heats| ReceptacleInfo {
-        name: name.into(),
-        kind,
-        openable,
-        near: near.map(Into::into),
-        heats,
-    };
-    WorldVocabulary {
-        navigation_points: vec!["in_front_of_table".into(), "in_front_of_oven".into()],
-        receptacles: vec![
-            rec(
-                "table",
-                ReceptacleKind::Surface,
-                false,
-                Some("in_front_of_table"),
-                false,
-            ),
-            rec(
-                "oven",
-                ReceptacleKind::Container,
-                true,
-                Some("in_front_of_oven"),
-                true,
-            ),
-            rec("drawer_top", ReceptacleKind::Container, true, None, false),
-        ],
-        objects: vec!["apple".into(), "orange".into()],
-        robots: vec![
-            RobotInfo {
-                name: "robot_1".into(),
-                mobile: true,
-                arms: 2,
-                carry: 1,
-                reach: vec![],
-            },
-            RobotInfo {
-                name: "robot_2".into(),
-                mobile: false,
-                arms: 1,
-                carry: 1,
-                reach: vec!["table".into(), "drawer_top".into()],
-            },
-        ],
-    }
+    serde_yaml::from_str(
+        r#"
+navigation_points: [in_front_of_table, in_front_of_oven]
+receptacles:
+  - { name: table, kind: surface, near: in_front_of_table }
+  - { name: oven, kind: container, openable: true, near: in_front_of_oven, heats: true }
+  - { name: drawer_top, kind: container, openable: true }
+objects: [apple, orange]
+robots:
+  - { name: robot_1, mobile: true, arms: 2, carry: 1 }
+  - { name: robot_2, mobile: false, arms: 1, carry: 1, reach: [table, drawer_top] }
+"#,
+    )
+    .expect("a world vocabulary")
 }
 
 fn call(text: &str) -> Action {

@@ -401,108 +401,11 @@ impl Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clea_bus::msg::{ReceptacleInfo, ReceptacleKind, RobotInfo};
     use clea_skills::Check;
 
     fn kitchen() -> WorldVocabulary {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../sim/worlds/clea-kitchen.yaml"
-        ))
-        .unwrap();
-        serde_yaml_like(&text)
-    }
-
-    // The agent crate has no YAML dependency; build the kitchen by hand, checked against the file.
-    fn serde_yaml_like(text: &str) -> WorldVocabulary {
-        let rec = |name: &str, kind, openable, near: Option<&str>, heats| ReceptacleInfo {
-            name: name.into(),
-            kind,
-            openable,
-            near: near.map(Into::into),
-            heats,
-        };
-        let v = WorldVocabulary {
-            navigation_points: [
-                "in_front_of_table",
-                "in_front_of_refrigerator",
-                "in_front_of_oven",
-                "in_front_of_sink",
-            ]
-            .map(String::from)
-            .to_vec(),
-            receptacles: vec![
-                rec(
-                    "table",
-                    ReceptacleKind::Surface,
-                    false,
-                    Some("in_front_of_table"),
-                    false,
-                ),
-                rec(
-                    "refrigerator",
-                    ReceptacleKind::Container,
-                    true,
-                    Some("in_front_of_refrigerator"),
-                    false,
-                ),
-                rec(
-                    "oven",
-                    ReceptacleKind::Container,
-                    true,
-                    Some("in_front_of_oven"),
-                    true,
-                ),
-                rec(
-                    "sink",
-                    ReceptacleKind::Basin,
-                    false,
-                    Some("in_front_of_sink"),
-                    false,
-                ),
-                rec("drawer_top", ReceptacleKind::Container, true, None, false),
-                rec(
-                    "drawer_middle",
-                    ReceptacleKind::Container,
-                    true,
-                    None,
-                    false,
-                ),
-                rec("trash_can", ReceptacleKind::Bin, false, None, false),
-            ],
-            objects: [
-                "bottle_of_tea",
-                "hamburger",
-                "apple",
-                "orange",
-                "vitamin_pills",
-                "green_medication",
-            ]
-            .map(String::from)
-            .to_vec(),
-            robots: vec![
-                RobotInfo {
-                    name: "robot_1".into(),
-                    mobile: true,
-                    arms: 2,
-                    carry: 1,
-                    reach: vec![],
-                },
-                RobotInfo {
-                    name: "robot_2".into(),
-                    mobile: false,
-                    arms: 1,
-                    carry: 1,
-                    reach: ["table", "drawer_top", "drawer_middle", "trash_can"]
-                        .map(String::from)
-                        .to_vec(),
-                },
-            ],
-        };
-        for name in v.receptacles.iter().map(|r| &r.name).chain(&v.objects) {
-            assert!(text.contains(name.as_str()), "{name} not in the world file");
-        }
-        v
+        serde_yaml::from_str(include_str!("../../../sim/worlds/clea-kitchen.yaml"))
+            .expect("the kitchen world file is a WorldVocabulary")
     }
 
     fn start() -> WorldState {
