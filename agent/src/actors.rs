@@ -9,8 +9,9 @@ use crate::executor::Executor;
 use crate::modules::{Critic, ModuleError, Observer, Planner, Summarizer};
 use async_trait::async_trait;
 use clea_bus::msg::{
-    ActionRecord, Belief, CritiqueRequest, ExecuteRequest, MemoryRequest, ModelCall, Observation,
-    ObserveRequest, Plan, PlanRequest, RobotObservation, Verdict,
+    ActionRecord, Belief, CameraImage, CompressedImage, CritiqueRequest, ExecuteRequest,
+    MemoryRequest, ModelCall, Observation, ObserveRequest, Plan, PlanRequest, RobotObservation,
+    Verdict,
 };
 use clea_bus::{decode, encode, Bus, BusError, Subscription};
 use serde::de::DeserializeOwned;
@@ -74,6 +75,38 @@ struct ObserverActor {
     module: Box<dyn Observer>,
     robots: Subscription<RobotObservation>,
     latest: BTreeMap<String, RobotObservation>,
+    /// Camera frames, for an observer that wants them.
+    frames: Option<FrameInputs>,
+}
+
+/// The camera subscriptions of a frame-reading observer and the newest frame of each camera.
+struct FrameInputs {
+    raw: Subscription<CameraImage>,
+    compressed: Subscription<CompressedImage>,
+    latest: crate::frames::LatestFrames,
+}
+
+impl FrameInputs {
+    /// Take in every queued frame; frames that cannot be sent to a model are logged and skipped.
+    fn drain(&mut self) {
+        use crate::frames::{camera_of_key, from_compressed, from_raw};
+        while let Some((key, m)) = self.raw.try_recv() {
+            if let Some((robot, cam)) = camera_of_key(&key) {
+                match from_raw(&robot, &cam, &m) {
+                    Ok(f) => self.latest.insert(f),
+                    Err(e) => tracing::warn!(error = %e, "camera frame skipped"),
+                }
+            }
+        }
+        while let Some((key, m)) = self.compressed.try_recv() {
+            if let Some((robot, cam)) = camera_of_key(&key) {
+                match from_compressed(&robot, &cam, &m) {
+                    Ok(f) => self.latest.insert(f),
+                    Err(e) => tracing::warn!(error = %e, "camera frame skipped"),
+                }
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -100,7 +133,16 @@ impl Handler for ObserverActor {
             self.latest.retain(|_, o| o.step == 0);
         }
         let robots: Vec<RobotObservation> = self.latest.values().cloned().collect();
-        self.module.observe(req.step, &robots).await
+        match &mut self.frames {
+            Some(f) => {
+                f.drain();
+                let frames = f.latest.frames();
+                self.module
+                    .observe_frames(req.step, &robots, &frames, req.vocabulary.as_ref())
+                    .await
+            }
+            None => self.module.observe(req.step, &robots).await,
+        }
     }
 }
 
@@ -191,13 +233,40 @@ impl ActorSet {
     /// # Errors
     /// [`BusError`] when the queryable or the robots' observation subscriber cannot be declared.
     pub async fn observer(&mut self, bus: &Bus, module: Box<dyn Observer>) -> Result<(), BusError> {
+        self.observer_logged(bus, module, None).await
+    }
+
+    /// Run `module` as the observer actor; when it wants camera frames, the actor subscribes to
+    /// every robot camera's `image` and `image_compressed`; its model calls (from `log`) are
+    /// published on `clea/<ns>/model/call`.
+    async fn observer_logged(
+        &mut self,
+        bus: &Bus,
+        module: Box<dyn Observer>,
+        log: Option<UnboundedReceiver<ModelCall>>,
+    ) -> Result<(), BusError> {
         let robots = bus.subscribe(&bus.keys.any_robot_observation()).await?;
+        let frames = if module.wants_frames() {
+            let ns = bus.keys.namespace();
+            Some(FrameInputs {
+                raw: bus
+                    .subscribe(&format!("clea/{ns}/robot/*/camera/*/image"))
+                    .await?,
+                compressed: bus
+                    .subscribe(&format!("clea/{ns}/robot/*/camera/*/image_compressed"))
+                    .await?,
+                latest: Default::default(),
+            })
+        } else {
+            None
+        };
         let h = ObserverActor {
             module,
             robots,
             latest: BTreeMap::new(),
+            frames,
         };
-        self.spawn(bus, ActorKind::Observer, bus.keys.observation(), h)
+        self.spawn_logged(bus, ActorKind::Observer, bus.keys.observation(), h, log)
             .await
     }
 
@@ -501,7 +570,15 @@ impl ActorSet {
         let mods = &models.modules;
         for k in kinds {
             match k {
-                ActorKind::Observer => set.observer(bus, Box::new(StructuredObserver)).await?,
+                ActorKind::Observer => match mods.observer.backend {
+                    Backend::Symbolic => set.observer(bus, Box::new(StructuredObserver)).await?,
+                    _ => {
+                        let (rt, rx) = runtime(&mods.observer)?;
+                        let t = template(&mods.observer, model::prompt::OBSERVER)?;
+                        let o = model::observer::ModelObserver::with_template(rt, t);
+                        set.observer_logged(bus, Box::new(o), Some(rx)).await?
+                    }
+                },
                 ActorKind::Executor => set.executor(bus, Some(skill_timeout)).await?,
                 ActorKind::Memory => match mods.memory.backend {
                     Backend::Symbolic => {

@@ -77,7 +77,7 @@ pub struct ModelsConfig {
 
 impl ModelsConfig {
     /// Check the choices: endpoints named by modules exist, model backends name one, only the
-    /// critic takes `rules_then_model`, the observer is symbolic. Errors name the field.
+    /// critic takes `rules_then_model`. Errors name the field.
     pub fn check(&self) -> Result<(), (String, String)> {
         let mods = [
             ("observer", &self.modules.observer),
@@ -90,18 +90,23 @@ impl ModelsConfig {
             match m.backend {
                 Backend::Symbolic => {}
                 Backend::RulesThenModel if name != "critic" => {
-                    return Err((field("backend"), "rules_then_model is for the critic only".into()))
-                }
-                Backend::Model if name == "observer" => {
                     return Err((
                         field("backend"),
-                        "a model-backed observer needs camera frames; the observer is symbolic in this version".into(),
+                        "rules_then_model is for the critic only".into(),
                     ))
                 }
                 _ => match &m.endpoint {
-                    None => return Err((field("endpoint"), "a model backend needs an endpoint".into())),
+                    None => {
+                        return Err((
+                            field("endpoint"),
+                            "a model backend needs an endpoint".into(),
+                        ))
+                    }
                     Some(e) if !self.endpoints.contains_key(e) => {
-                        return Err((field("endpoint"), format!("no endpoint named {e:?} in models.endpoints")))
+                        return Err((
+                            field("endpoint"),
+                            format!("no endpoint named {e:?} in models.endpoints"),
+                        ))
                     }
                     Some(_) => {}
                 },
@@ -136,6 +141,7 @@ impl ModelsConfig {
     /// Whether any module calls a model.
     pub fn uses_models(&self) -> bool {
         [
+            &self.modules.observer,
             &self.modules.memory,
             &self.modules.planner,
             &self.modules.critic,

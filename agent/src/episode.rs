@@ -300,6 +300,7 @@ impl Io {
                 let req = ObserveRequest {
                     step: steps,
                     robots: std::mem::take(&mut self.initial),
+                    vocabulary: Some(self.task.vocabulary.clone()),
                 };
                 match self
                     .modules

@@ -6,6 +6,7 @@
 //! - [`memory`]: history buffer and symbolic belief `b_t`.
 //! - [`belief`]: a belief message read back as facts.
 //! - [`executor`]: sends validated actions as skill goals; collects feedback and observations.
+//! - [`frames`]: camera frames (raw or compressed bus images) as image files for vision models.
 //! - [`openloop`]: a fixed action list executed blindly (the reference-plan baseline).
 //! - [`report`]: episode and suite reports.
 #![deny(missing_docs)]
@@ -18,6 +19,7 @@ pub mod belief;
 pub mod controller;
 pub mod episode;
 pub mod executor;
+pub mod frames;
 pub mod memory;
 pub mod model;
 pub mod modules;

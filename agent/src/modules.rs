@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 use clea_bus::msg::{
-    Belief, CritiqueRequest, MemoryRequest, Observation, Plan, PlanRequest, RobotObservation,
-    Verdict,
+    Belief, CritiqueRequest, MemoryRequest, Observation, Plan, PlanRequest, RobotObservation, Time,
+    Verdict, WorldVocabulary,
 };
 
 /// Why a module could not produce its output. The controller ends the step cleanly with it.
@@ -23,7 +23,23 @@ pub enum ModuleError {
     Backend(String),
 }
 
-/// Observer: the robots' observations → the structured observation `o_t` with a text rendering.
+/// The newest image of one camera, encoded for a vision model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CameraFrame {
+    /// Robot the camera is on.
+    pub robot: String,
+    /// Camera name, e.g. `head`.
+    pub camera: String,
+    /// Acquisition time (the image's header stamp).
+    pub stamp: Time,
+    /// `image/jpeg` or `image/png`.
+    pub media_type: String,
+    /// The encoded image file.
+    pub bytes: Vec<u8>,
+}
+
+/// Observer: the robots' observations (and, for a vision-model observer, their camera frames)
+/// → the structured observation `o_t` with a text rendering.
 #[async_trait]
 pub trait Observer: Send {
     /// Build `o_t` for `step` from the newest observation of each robot.
@@ -32,6 +48,24 @@ pub trait Observer: Send {
         step: u32,
         robots: &[RobotObservation],
     ) -> Result<Observation, ModuleError>;
+
+    /// Whether this observer looks at camera frames (the actor then keeps the newest frame of
+    /// every camera and calls [`observe_frames`](Self::observe_frames)).
+    fn wants_frames(&self) -> bool {
+        false
+    }
+
+    /// Build `o_t` from the robots' observations, the newest frame of each camera and the
+    /// world's names. The default ignores the frames.
+    async fn observe_frames(
+        &mut self,
+        step: u32,
+        robots: &[RobotObservation],
+        _frames: &[CameraFrame],
+        _vocabulary: Option<&WorldVocabulary>,
+    ) -> Result<Observation, ModuleError> {
+        self.observe(step, robots).await
+    }
 }
 
 /// Memory (history buffer + summarizer): `(o_t, a, f)` → belief `b_t`.

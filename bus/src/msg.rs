@@ -564,6 +564,10 @@ pub struct ObserveRequest {
     /// merges them with those it received on the bus, newest per robot.
     #[serde(default)]
     pub robots: Vec<RobotObservation>,
+    /// The task's world names, for an observer that must name what it sees (a VLM observer's
+    /// reply schema lists them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocabulary: Option<WorldVocabulary>,
 }
 
 /// Request to the memory: merge an observation (and the action that led to it) into the belief.
@@ -979,64 +983,18 @@ pub struct Detections {
 
 /// Base64 (RFC 4648, with padding) for byte fields in JSON, as Foxglove encodes `bytes`.
 mod base64_bytes {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
     pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                chunk.get(1).copied().unwrap_or(0),
-                chunk.get(2).copied().unwrap_or(0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        s.serialize_str(&out)
-    }
-
-    fn value(c: u8) -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
+        s.serialize_str(&STANDARD.encode(bytes))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        let s = s.trim_end_matches('=').as_bytes();
-        let mut out = Vec::with_capacity(s.len() * 3 / 4);
-        for chunk in s.chunks(4) {
-            if chunk.len() == 1 {
-                return Err(serde::de::Error::custom("base64: truncated input"));
-            }
-            let mut n = 0u32;
-            for (i, &c) in chunk.iter().enumerate() {
-                let v = value(c).ok_or_else(|| {
-                    serde::de::Error::custom(format!("base64: invalid character {:?}", c as char))
-                })?;
-                n |= v << (18 - 6 * i);
-            }
-            out.push((n >> 16) as u8);
-            if chunk.len() > 2 {
-                out.push((n >> 8) as u8);
-            }
-            if chunk.len() > 3 {
-                out.push(n as u8);
-            }
-        }
-        Ok(out)
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| serde::de::Error::custom(format!("invalid base64: {e}")))
     }
 }

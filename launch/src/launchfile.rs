@@ -15,6 +15,7 @@
 //!   endpoints:
 //!     local: { base_url: "http://127.0.0.1:8080/v1", model: qwen05, structured: json_object }
 //!   modules:                                                # symbolic | model | rules_then_model
+//!     observer: { backend: model, endpoint: vlm }           # a vision model on camera frames
 //!     planner: { backend: model, endpoint: local }
 //!     critic: { backend: rules_then_model, endpoint: local }
 //!   cassette: logs/episode.mcap                             # optional: replay recorded replies

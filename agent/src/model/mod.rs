@@ -1,11 +1,12 @@
-//! Model-backed modules: planner, critic and summarizer on any OpenAI-compatible endpoint.
+//! Model-backed modules: observer (vision), planner, critic and summarizer on any
+//! OpenAI-compatible endpoint.
 //!
 //! - [`client`]: the chat completions client ([`client::HttpBackend`]) with structured output,
 //!   retries and accounting, behind the [`client::ChatBackend`] trait.
 //! - [`cassette`]: a backend that serves replies recorded in an episode log, so an episode
 //!   re-runs with the same decisions and no endpoint.
 //! - [`prompt`]: the prompt templates (`agent/prompts/*.md`) and how world text is quoted.
-//! - [`planner`], [`critic`], [`summarizer`]: the modules.
+//! - [`observer`], [`planner`], [`critic`], [`summarizer`]: the modules.
 //!
 //! Safety: every reply is parsed as JSON against the module's schema and validated against the
 //! skill pool and the world vocabulary; an invalid reply is sent back with the error for a
@@ -16,6 +17,7 @@
 pub mod cassette;
 pub mod client;
 pub mod critic;
+pub mod observer;
 pub mod planner;
 pub mod prompt;
 pub mod summarizer;

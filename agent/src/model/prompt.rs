@@ -14,6 +14,8 @@ use clea_skills::{ArgKind, POOL};
 pub const PLANNER: &str = include_str!("../../prompts/planner.md");
 /// The critic template (`agent/prompts/critic.md`).
 pub const CRITIC: &str = include_str!("../../prompts/critic.md");
+/// The observer template (`agent/prompts/observer.md`).
+pub const OBSERVER: &str = include_str!("../../prompts/observer.md");
 /// The summarizer template (`agent/prompts/summarizer.md`).
 pub const SUMMARIZER: &str = include_str!("../../prompts/summarizer.md");
 
