@@ -524,6 +524,8 @@ impl CameraTask {
                 return;
             }
         };
+        // Counted before anything is published, so a reader of the outputs sees the count.
+        self.stats.frames.fetch_add(1, Ordering::Relaxed);
         let msg = Detections {
             header: Header {
                 stamp: header.stamp,
@@ -553,7 +555,6 @@ impl CameraTask {
                 tracing::warn!(error = %e, "cannot publish the observation");
             }
         }
-        self.stats.frames.fetch_add(1, Ordering::Relaxed);
     }
 
     fn fail(&self, e: &Error) {
