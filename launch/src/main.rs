@@ -17,7 +17,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "clea", version, propagate_version = true)]
 struct Cli {
-    /// Log format on stderr; the level comes from RUST_LOG (default: warn).
+    /// Log format on stderr; the level comes from RUST_LOG (default: warn, and error for zenoh's
+    /// own transport chatter).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     #[command(subcommand)]
@@ -44,8 +45,10 @@ enum Command {
 }
 
 fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        // zenoh warns about scouting and link retries that the commands report themselves.
+        tracing_subscriber::EnvFilter::new("warn,zenoh=error,zenoh_transport=error")
+    });
     // Span close events carry each span's busy and idle time: the per-step and per-module
     // timings (episode > step > module).
     let builder = tracing_subscriber::fmt()

@@ -12,12 +12,16 @@ use clea_bus::msg::WorldVocabulary;
 use clea_skills::ros2::Ros2LaunchFile;
 use std::path::Path;
 
-/// Whether the YAML text is a robot launch file (a mapping with a `robot:` key).
+/// Whether the YAML text is a robot launch file (a mapping with a `robot:` key). A file that
+/// does not parse (a syntax error, a duplicate key) counts as one when a line starts with
+/// `robot:`, so its error comes from the robot file's checks, not the actor launch file's.
 pub fn is_robot_file(text: &str) -> bool {
-    serde_yaml::from_str::<serde_yaml::Value>(text)
-        .ok()
-        .and_then(|v| v.as_mapping().map(|m| m.contains_key("robot")))
-        .unwrap_or(false)
+    match serde_yaml::from_str::<serde_yaml::Value>(text) {
+        Ok(v) => v.as_mapping().is_some_and(|m| m.contains_key("robot")),
+        Err(_) => text
+            .lines()
+            .any(|l| l.starts_with("robot:") || l.starts_with("\"robot\":")),
+    }
 }
 
 /// A checked robot launch file and the world it names.

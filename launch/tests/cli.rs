@@ -292,7 +292,7 @@ fn robot_launch_files_check_with_clear_errors() {
         ),
         (
             "    in_front_of_sink: ",
-            "    in_front_of_garage: ",
+            "    # in_front_of_sink: ",
             "navigation point \"in_front_of_sink\" has no pose",
         ),
         (
@@ -317,6 +317,43 @@ fn robot_launch_files_check_with_clear_errors() {
         ),
         ("tcp/127.0.0.1:7447", "nonsense", "bus.connect[0]"),
         ("world: /", "world: /nonexistent/", "world: /nonexistent/"),
+        // A YAML error in a robot file is reported as such (not as an actor launch file's).
+        (
+            "  odometry_topic: /odom ",
+            "  odometry_topic: /odom\n  odometry_topic: /odom2 ",
+            "robot: duplicate field `odometry_topic`",
+        ),
+        ("  estop:", "  estop: {", "did not find expected ',' or '}'"),
+        (
+            "  node_name: clea_robot_1",
+            "  node_name: clea-robot-1",
+            "node_name: \"clea-robot-1\" is not a valid ROS 2 name",
+        ),
+        (
+            "  node_namespace: \"\"",
+            "  node_namespace: \"ns\"",
+            "node_namespace: \"ns\"",
+        ),
+        (
+            "      timeout_s: 120",
+            "      timeout_s: -5",
+            "skills.go_to.timeout_s: -5 is not a time",
+        ),
+        (
+            "\"$pose_stamped:navigation_point\"",
+            "\"$pose_stamped:nav_point\"",
+            "skills.go_to.goal: \"$pose_stamped:nav_point\" names no parameter of go_to(robot, navigation_point)",
+        ),
+        (
+            "\"$arg:openable\"",
+            "\"$args:openable\"",
+            "skills.open.goal: \"$args:openable\" is not a placeholder",
+        ),
+        (
+            "    in_front_of_oven: ",
+            "    in_front_of_ovn: ",
+            "poses.in_front_of_ovn: not a navigation point of the world",
+        ),
     ];
     for (i, (from, to, want)) in cases.iter().enumerate() {
         assert!(

@@ -87,6 +87,19 @@ fn rerun_is_identical_on_every_kitchen_task() {
     }
 }
 
+/// Without --log-dir, an identical re-run leaves no temporary log behind.
+#[test]
+fn an_identical_rerun_cleans_up_its_temporary_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = record(&kitchen("task-01-find-tea-hamburger.yaml"), dir.path(), &[]);
+    let out = clea(&["rerun", log.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.starts_with("identical: "), "{t}");
+    assert!(t.contains("--log-dir keeps the re-run's log"), "{t}");
+    assert!(!t.contains("clea-rerun-"), "{t}");
+}
+
 #[test]
 fn a_changed_setting_is_reported_at_the_step_where_runs_part() {
     let dir = tempfile::tempdir().unwrap();

@@ -66,14 +66,17 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
         _ => OnOff::On,
     };
     let agent = meta.get("agent_file").map(PathBuf::from);
-    let tmp;
-    let log_dir = match &args.log_dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempdir()?;
-            tmp.clone()
-        }
+    // Without --log-dir the re-run's log goes to a temporary folder, kept only when the runs
+    // part (it is what explains the difference).
+    let tmp = match &args.log_dir {
+        Some(_) => None,
+        None => Some(tempdir()?),
     };
+    let log_dir = args
+        .log_dir
+        .clone()
+        .or_else(|| tmp.clone())
+        .expect("one of them");
     let sim = SimArgs {
         path: scenario_file,
         plan: None,
@@ -109,17 +112,27 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
     }
     match first_divergence(&a, &b) {
         None => {
-            println!(
-                "identical: {} decisions ({} steps, {}) in {}",
-                a.len(),
-                episode.steps,
-                if episode.success {
-                    "success"
-                } else {
-                    "failure"
-                },
-                new_log.display()
-            );
+            let outcome = if episode.success {
+                "success"
+            } else {
+                "failure"
+            };
+            match &tmp {
+                Some(dir) => {
+                    let _ = std::fs::remove_dir_all(dir);
+                    println!(
+                        "identical: {} decisions ({} steps, {outcome}); --log-dir keeps the re-run's log",
+                        a.len(),
+                        episode.steps,
+                    );
+                }
+                None => println!(
+                    "identical: {} decisions ({} steps, {outcome}) in {}",
+                    a.len(),
+                    episode.steps,
+                    new_log.display()
+                ),
+            }
             Ok(())
         }
         Some(i) => {

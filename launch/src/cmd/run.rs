@@ -48,7 +48,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
             println!("ok: {}: {}", args.launch_file.display(), robot.summary());
             return Ok(());
         }
-        return run_robot(robot).await;
+        return run_robot(&args.launch_file, robot).await;
     }
     let lf = launchfile::load(&args.launch_file).map_err(CliError::Input)?;
     if args.check {
@@ -200,7 +200,7 @@ async fn wait_for_robots(bus: &Bus, timeout: Duration) -> Result<(), CliError> {
 
 /// Bridge a robot's ROS 2 graph until Ctrl-C / SIGTERM.
 #[cfg(feature = "ros2")]
-async fn run_robot(robot: RobotLaunch) -> Result<(), CliError> {
+async fn run_robot(path: &std::path::Path, robot: RobotLaunch) -> Result<(), CliError> {
     use clea_skills::ros2::{AdapterError, Ros2Adapter};
     let bus = Bus::open(&robot.file.bus).await?;
     let summary = robot.summary();
@@ -208,7 +208,7 @@ async fn run_robot(robot: RobotLaunch) -> Result<(), CliError> {
         .await
         .map_err(|e| match e {
             // A type the ROS 2 install lacks is the launch file's problem.
-            AdapterError::Config(c) => CliError::Input(c.to_string()),
+            AdapterError::Config(c) => CliError::Input(format!("{}: robot: {c}", path.display())),
             e => CliError::Runtime(e.into()),
         })?;
     eprintln!("clea: bridging {summary}; Ctrl-C stops");
@@ -222,7 +222,7 @@ async fn run_robot(robot: RobotLaunch) -> Result<(), CliError> {
 
 /// Without ROS 2 support the file is checked, then refused with how to get a build that has it.
 #[cfg(not(feature = "ros2"))]
-async fn run_robot(robot: RobotLaunch) -> Result<(), CliError> {
+async fn run_robot(_path: &std::path::Path, robot: RobotLaunch) -> Result<(), CliError> {
     Err(CliError::Runtime(anyhow::anyhow!(
         "this clea was built without ROS 2 support, so it cannot bridge robot {} (the launch \
          file checks): build it with `make build-ros2` (or `source .venv-ros2/env.sh && cargo \

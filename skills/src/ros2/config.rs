@@ -49,6 +49,27 @@ pub enum ConfigError {
         /// The skills the robot has, comma-separated.
         allowed: String,
     },
+    /// A time that is not a number of seconds in range.
+    #[error("{what}: {value} is not a time in [0, 1e6] s")]
+    InvalidTime {
+        /// Which field.
+        what: String,
+        /// The value.
+        value: f64,
+    },
+    /// A goal template placeholder that cannot be filled.
+    #[error("skills.{skill}.goal: {placeholder:?} {why}")]
+    BadPlaceholder {
+        /// The skill.
+        skill: String,
+        /// The placeholder as written.
+        placeholder: String,
+        /// Why.
+        why: String,
+    },
+    /// A named pose that is not a navigation point of the world.
+    #[error("poses.{0}: not a navigation point of the world (its navigation points: {1})")]
+    UnknownPose(String, String),
     /// The robot is not one of the world's robots.
     #[error("robot {robot:?} is not a robot of the world (its robots: {known})")]
     UnknownRobot {
@@ -308,6 +329,29 @@ impl RobotConfig {
         if !is_chunk(&self.name) {
             return Err(ConfigError::InvalidName(self.name.clone()));
         }
+        if let Some(n) = &self.node_name {
+            let ok = n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                return Err(ConfigError::InvalidTopic {
+                    what: "node_name".into(),
+                    name: n.clone(),
+                    why: "a node name is letters, digits and '_', not starting with a digit",
+                });
+            }
+        }
+        if !self.node_namespace.is_empty() {
+            if !self.node_namespace.starts_with('/') {
+                return Err(ConfigError::InvalidTopic {
+                    what: "node_namespace".into(),
+                    name: self.node_namespace.clone(),
+                    why: "a namespace is empty or starts with '/'",
+                });
+            }
+            if self.node_namespace != "/" {
+                check_ros_name("node_namespace", &self.node_namespace)?;
+            }
+        }
         for (cam, c) in &self.cameras {
             if !is_chunk(cam) {
                 return Err(ConfigError::InvalidName(cam.clone()));
@@ -343,6 +387,28 @@ impl RobotConfig {
             };
             check_type(&m.ty, middle, &format!("skill {skill}"))?;
             check_ros_name(&format!("skills.{skill}.server"), &m.server)?;
+            let times = [
+                ("server_wait_s", Some(m.server_wait_s)),
+                ("accept_timeout_s", Some(m.accept_timeout_s)),
+                ("timeout_s", m.timeout_s),
+            ];
+            for (field, t) in times {
+                if let Some(t) = t.filter(|t| !(t.is_finite() && (0.0..=1e6).contains(t))) {
+                    return Err(ConfigError::InvalidTime {
+                        what: format!("skills.{skill}.{field}"),
+                        value: t,
+                    });
+                }
+            }
+            for p in super::template::placeholders(&m.goal) {
+                if let super::template::Placeholder::Unknown(s) = p {
+                    return Err(ConfigError::BadPlaceholder {
+                        skill: skill.clone(),
+                        placeholder: s,
+                        why: "is not a placeholder ($robot, $arg:NAME, $pose:NAME, $pose_stamped:NAME)".into(),
+                    });
+                }
+            }
         }
         if let Some(t) = &self.odometry_topic {
             check_ros_name("odometry_topic", t)?;
@@ -390,6 +456,43 @@ impl RobotConfig {
                 robot: self.name.clone(),
                 allowed: skills.join(", "),
             });
+        }
+        // Placeholders name the skill's parameters; poses come from navigation points.
+        for spec in POOL
+            .iter()
+            .filter(|s| self.skills.contains_key(s.name.as_str()))
+        {
+            let skill = spec.name.as_str();
+            for p in super::template::placeholders(&self.skills[skill].goal) {
+                use super::template::Placeholder;
+                let (name, text, pose) = match &p {
+                    Placeholder::Arg(n) => (n, format!("$arg:{n}"), false),
+                    Placeholder::Pose(n, stamped) => {
+                        let kind = if *stamped { "pose_stamped" } else { "pose" };
+                        (n, format!("${kind}:{n}"), true)
+                    }
+                    _ => continue,
+                };
+                let params: Vec<&str> = spec.params.iter().map(|p| p.name).collect();
+                let why = match spec.params.iter().find(|p| p.name == name.as_str()) {
+                    None => format!("names no parameter of {skill}({})", params.join(", ")),
+                    Some(p) if pose && p.kind != crate::ArgKind::NavigationPoint => {
+                        format!("takes a pose from {name}, which is not a navigation point")
+                    }
+                    Some(_) => continue,
+                };
+                return Err(ConfigError::BadPlaceholder {
+                    skill: skill.into(),
+                    placeholder: text,
+                    why,
+                });
+            }
+        }
+        if let Some(p) = self.poses.keys().find(|p| !world.is_navigation_point(p)) {
+            return Err(ConfigError::UnknownPose(
+                p.clone(),
+                world.navigation_points.join(", "),
+            ));
         }
         let points: Vec<&str> = if skills.contains(&"go_to") {
             world.navigation_points.iter().map(String::as_str).collect()

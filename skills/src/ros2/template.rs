@@ -27,6 +27,46 @@ pub enum TemplateError {
     MissingPose(String, String),
 }
 
+/// A placeholder found in a goal template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placeholder {
+    /// `$robot`.
+    Robot,
+    /// `$arg:NAME`.
+    Arg(String),
+    /// `$pose:NAME` (`false`) or `$pose_stamped:NAME` (`true`): a pose named by the argument
+    /// `NAME`.
+    Pose(String, bool),
+    /// A string starting with `$` that is none of the above (a typo, most likely).
+    Unknown(String),
+}
+
+/// Every placeholder in `template`, in document order.
+pub fn placeholders(template: &Value) -> Vec<Placeholder> {
+    let mut out = Vec::new();
+    collect(template, &mut out);
+    out
+}
+
+fn collect(v: &Value, out: &mut Vec<Placeholder>) {
+    match v {
+        Value::String(s) if s.starts_with('$') => out.push(if s == "$robot" {
+            Placeholder::Robot
+        } else if let Some(n) = s.strip_prefix("$arg:") {
+            Placeholder::Arg(n.into())
+        } else if let Some(n) = s.strip_prefix("$pose_stamped:") {
+            Placeholder::Pose(n.into(), true)
+        } else if let Some(n) = s.strip_prefix("$pose:") {
+            Placeholder::Pose(n.into(), false)
+        } else {
+            Placeholder::Unknown(s.clone())
+        }),
+        Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect(x, out)),
+        _ => {}
+    }
+}
+
 /// `geometry_msgs/Pose` JSON of `p`.
 pub fn pose_json(p: &NamedPose) -> Value {
     let q = p.quaternion();
