@@ -37,6 +37,7 @@ demo-llm: build
 # Criterion benchmarks (release build).
 bench:
 	cargo bench -p clea-launch --bench closed_loop
+	cargo bench -p clea-bus --bench sensor_log
 
 # ROS 2 (PyPI wheels + r2r, behind the `ros2` feature of clea-skills): setup-ros2, build-ros2,
 # test-ros2. `make test` runs test-ros2 too.
