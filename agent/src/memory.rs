@@ -39,6 +39,8 @@ pub struct BeliefState {
     /// Objects of unknown location: receptacles looked into since the current sweep began, and
     /// the sweeps (every receptacle looked into) completed without seeing the object.
     unseen_sweeps: BTreeMap<String, (BTreeSet<String>, u32)>,
+    /// (robot, step) of every observation merged, so a re-sent one is not a new look.
+    seen_steps: BTreeSet<(String, u32)>,
     /// Navigation points visited.
     pub visited: BTreeSet<String>,
     /// Receptacles whose contents have been seen, with the step they were last seen at.
@@ -69,6 +71,7 @@ impl BeliefState {
             seen_at: BTreeMap::new(),
             missing_since: BTreeMap::new(),
             unseen_sweeps: BTreeMap::new(),
+            seen_steps: BTreeSet::new(),
             visited: BTreeSet::new(),
             searched: BTreeMap::new(),
             step: 0,
@@ -114,6 +117,26 @@ impl BeliefState {
         }
         self.state.apply(action);
         self.state.settle(&self.vocab);
+        // What the prediction places is no longer missing.
+        for o in self.state.location.keys() {
+            self.missing_since.remove(o);
+            self.unseen_sweeps.remove(o);
+        }
+    }
+
+    /// Receptacles some robot can look into: those near a navigation point (for a mobile robot)
+    /// and those in a robot's reach. A sweep is complete when all of these were looked into.
+    fn viewable(&self) -> BTreeSet<String> {
+        let mobile = self.vocab.robots.iter().any(|r| r.mobile);
+        self.vocab
+            .receptacles
+            .iter()
+            .filter(|r| {
+                (mobile && r.near.is_some())
+                    || self.vocab.robots.iter().any(|b| b.reach.contains(&r.name))
+            })
+            .map(|r| r.name.clone())
+            .collect()
     }
 
     /// Seed the belief with locations the task states (e.g. "the tea in the refrigerator").
@@ -138,6 +161,9 @@ impl BeliefState {
         if self.last_step.get(&obs.robot).is_some_and(|s| *s > step) {
             return report;
         }
+        // The same observation merged again (the observer re-sends a robot's newest one every
+        // step) is no new look: it does not count toward search sweeps.
+        let fresh = self.seen_steps.insert((obs.robot.clone(), step));
         self.last_step.insert(obs.robot.clone(), step);
         self.step = self.step.max(step);
         let set_location = |me: &mut Self, object: &str, loc: Location, r: &mut MergeReport| {
@@ -172,6 +198,7 @@ impl BeliefState {
         for o in believed_held {
             if !obs.holding.contains(&o) {
                 self.state.location.remove(&o);
+                self.missing_since.insert(o.clone(), step);
                 self.unseen_sweeps.remove(&o);
                 report
                     .contradicted
@@ -223,16 +250,20 @@ impl BeliefState {
                     .push(format!("{o} is no longer in {}", view.receptacle));
             }
             // Objects still unaccounted for were not here either.
-            let all = self.vocab.receptacles.len();
-            for o in &self.vocab.objects {
-                if self.state.location.contains_key(o) {
-                    continue;
-                }
-                let (covered, sweeps) = self.unseen_sweeps.entry(o.clone()).or_default();
-                covered.insert(view.receptacle.clone());
-                if covered.len() >= all {
-                    *sweeps += 1;
-                    covered.clear();
+            if fresh {
+                let viewable = self.viewable();
+                if viewable.contains(&view.receptacle) {
+                    for o in &self.vocab.objects {
+                        if self.state.location.contains_key(o) {
+                            continue;
+                        }
+                        let (covered, sweeps) = self.unseen_sweeps.entry(o.clone()).or_default();
+                        covered.insert(view.receptacle.clone());
+                        if covered.len() >= viewable.len() {
+                            *sweeps += 1;
+                            covered.clear();
+                        }
+                    }
                 }
             }
         }

@@ -403,3 +403,41 @@ async fn a_missing_object_is_given_up_after_two_sweeps() {
         (Some("table"), None, 0)
     );
 }
+
+/// A receptacle no robot can look into does not keep a sweep from completing, and the same
+/// observation merged again is no new look.
+#[tokio::test]
+async fn sweeps_skip_unviewable_receptacles_and_repeated_observations() {
+    let mut t = task(&["on(apple, table)"]);
+    // A cellar: no navigation point near it, in no robot's reach.
+    t.vocabulary
+        .receptacles
+        .push(serde_yaml::from_str("{ name: cellar, kind: container, openable: true }").unwrap());
+    let mut mem = SymbolicSummarizer::new(8);
+    let look = |step: u32| {
+        obs(
+            step,
+            "in_front_of_table",
+            &[],
+            vec![
+                view("table", None, &[]),
+                view("refrigerator", Some(true), &[]),
+                view("oven", Some(true), &[]),
+            ],
+        )
+    };
+    let sweeps = |b: &Belief| {
+        b.objects
+            .iter()
+            .find(|o| o.object == "apple")
+            .unwrap()
+            .unseen_sweeps
+    };
+    let b = belief_after(&mut mem, Some(t.clone()), look(0), None, true).await;
+    assert_eq!(sweeps(&b), 1, "every viewable receptacle seen once");
+    // The same step's observation again (a robot that did not act): not counted.
+    let b = belief_after(&mut mem, None, look(0), None, true).await;
+    assert_eq!(sweeps(&b), 1);
+    let b = belief_after(&mut mem, None, look(1), None, true).await;
+    assert_eq!(sweeps(&b), 2);
+}
