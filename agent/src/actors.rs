@@ -79,32 +79,34 @@ struct ObserverActor {
     frames: Option<FrameInputs>,
 }
 
-/// The camera subscriptions of a frame-reading observer and the newest frame of each camera.
-struct FrameInputs {
+/// The newest image of every camera, filled by a task that reads the camera topics all the time
+/// (a subscriber read only on requests would fill up and hold back the bus).
+type FrameInputs = std::sync::Arc<std::sync::Mutex<crate::frames::LatestFrames>>;
+
+/// Read `raw` and `compressed` camera images into `frames` until the subscriptions close.
+async fn read_frames(
     raw: Subscription<CameraImage>,
     compressed: Subscription<CompressedImage>,
-    latest: crate::frames::LatestFrames,
-}
-
-impl FrameInputs {
-    /// Take in every queued frame; frames that cannot be sent to a model are logged and skipped.
-    fn drain(&mut self) {
-        use crate::frames::{camera_of_key, from_compressed, from_raw};
-        while let Some((key, m)) = self.raw.try_recv() {
-            if let Some((robot, cam)) = camera_of_key(&key) {
-                match from_raw(&robot, &cam, &m) {
-                    Ok(f) => self.latest.insert(f),
-                    Err(e) => tracing::warn!(error = %e, "camera frame skipped"),
-                }
+    frames: FrameInputs,
+) {
+    use crate::frames::{camera_of_key, BusImage};
+    let keep = |key: &str, img: BusImage| {
+        if let Some((robot, cam)) = camera_of_key(key) {
+            if let Ok(mut f) = frames.lock() {
+                f.insert(&robot, &cam, img);
             }
         }
-        while let Some((key, m)) = self.compressed.try_recv() {
-            if let Some((robot, cam)) = camera_of_key(&key) {
-                match from_compressed(&robot, &cam, &m) {
-                    Ok(f) => self.latest.insert(f),
-                    Err(e) => tracing::warn!(error = %e, "camera frame skipped"),
-                }
-            }
+    };
+    loop {
+        tokio::select! {
+            m = raw.recv() => match m {
+                Some((key, m)) => keep(&key, BusImage::Raw(m)),
+                None => break,
+            },
+            m = compressed.recv() => match m {
+                Some((key, m)) => keep(&key, BusImage::Compressed(m)),
+                None => break,
+            },
         }
     }
 }
@@ -133,10 +135,9 @@ impl Handler for ObserverActor {
             self.latest.retain(|_, o| o.step == 0);
         }
         let robots: Vec<RobotObservation> = self.latest.values().cloned().collect();
-        match &mut self.frames {
+        match &self.frames {
             Some(f) => {
-                f.drain();
-                let frames = f.latest.frames();
+                let frames = f.lock().map(|f| f.frames()).unwrap_or_default();
                 self.module
                     .observe_frames(req.step, &robots, &frames, req.vocabulary.as_ref())
                     .await
@@ -248,15 +249,16 @@ impl ActorSet {
         let robots = bus.subscribe(&bus.keys.any_robot_observation()).await?;
         let frames = if module.wants_frames() {
             let ns = bus.keys.namespace();
-            Some(FrameInputs {
-                raw: bus
-                    .subscribe(&format!("clea/{ns}/robot/*/camera/*/image"))
-                    .await?,
-                compressed: bus
-                    .subscribe(&format!("clea/{ns}/robot/*/camera/*/image_compressed"))
-                    .await?,
-                latest: Default::default(),
-            })
+            let raw = bus
+                .subscribe(&format!("clea/{ns}/robot/*/camera/*/image"))
+                .await?;
+            let compressed = bus
+                .subscribe(&format!("clea/{ns}/robot/*/camera/*/image_compressed"))
+                .await?;
+            let frames = FrameInputs::default();
+            self.tasks
+                .push(tokio::spawn(read_frames(raw, compressed, frames.clone())));
+            Some(frames)
         } else {
             None
         };

@@ -162,33 +162,71 @@ pub fn camera_of_key(key: &str) -> Option<(String, String)> {
     }
 }
 
-/// The newest frame of each camera.
-#[derive(Debug, Default, Clone)]
-pub struct LatestFrames {
-    frames: BTreeMap<(String, String), CameraFrame>,
+/// A bus image as it arrived.
+#[derive(Debug, Clone)]
+pub enum BusImage {
+    /// `.../image` (raw pixels).
+    Raw(CameraImage),
+    /// `.../image_compressed` (a JPEG or PNG file).
+    Compressed(CompressedImage),
 }
 
+/// The newest image received from each camera, with when it arrived. Images are kept as they
+/// came and encoded only when asked for ([`LatestFrames::frames`]); arrival order decides
+/// (a camera clock that restarts does not freeze the frame), and images older than the
+/// maximum age are not handed out (a camera that stopped must not stand for the present).
+#[derive(Debug, Clone)]
+pub struct LatestFrames {
+    images: BTreeMap<(String, String), (std::time::Instant, BusImage)>,
+    max_age: std::time::Duration,
+}
+
+impl Default for LatestFrames {
+    fn default() -> Self {
+        Self::new(MAX_FRAME_AGE)
+    }
+}
+
+/// How old a camera image may be and still be shown to a model: 10 s.
+pub const MAX_FRAME_AGE: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl LatestFrames {
-    /// Keep `f` if it is not older than the frame held for its camera.
-    pub fn insert(&mut self, f: CameraFrame) {
-        let key = (f.robot.clone(), f.camera.clone());
-        let newer = self
-            .frames
-            .get(&key)
-            .is_none_or(|old| old.stamp.as_secs_f64() <= f.stamp.as_secs_f64());
-        if newer {
-            self.frames.insert(key, f);
+    /// Keep images at most `max_age` old.
+    pub fn new(max_age: std::time::Duration) -> Self {
+        Self {
+            images: BTreeMap::new(),
+            max_age,
         }
     }
 
-    /// The frames, by robot then camera.
-    pub fn frames(&self) -> Vec<CameraFrame> {
-        self.frames.values().cloned().collect()
+    /// Keep `image` from `robot`'s `camera`, received now.
+    pub fn insert(&mut self, robot: &str, camera: &str, image: BusImage) {
+        self.images.insert(
+            (robot.to_string(), camera.to_string()),
+            (std::time::Instant::now(), image),
+        );
     }
 
-    /// Forget every frame (a new episode).
+    /// The images young enough, encoded for a model, by robot then camera; images that cannot
+    /// be encoded are logged and left out.
+    pub fn frames(&self) -> Vec<CameraFrame> {
+        self.images
+            .iter()
+            .filter(|(_, (at, _))| at.elapsed() <= self.max_age)
+            .filter_map(|((robot, cam), (_, img))| {
+                let f = match img {
+                    BusImage::Raw(m) => from_raw(robot, cam, m),
+                    BusImage::Compressed(m) => from_compressed(robot, cam, m),
+                };
+                f.map_err(|e| tracing::warn!(error = %e, "camera frame skipped"))
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// Forget every image.
     pub fn clear(&mut self) {
-        self.frames.clear();
+        self.images.clear();
     }
 }
 
@@ -275,18 +313,20 @@ mod tests {
         );
         assert_eq!(camera_of_key("clea/ns/robot/robot_1/observation"), None);
         let mut l = LatestFrames::default();
-        let f = |sec| CameraFrame {
-            robot: "r".into(),
-            camera: "c".into(),
-            stamp: Time { sec, nanosec: 0 },
-            media_type: "image/png".into(),
-            bytes: vec![sec as u8],
-        };
-        l.insert(f(2));
-        l.insert(f(1));
-        assert_eq!(l.frames()[0].bytes, [2]);
-        l.insert(f(3));
-        assert_eq!(l.frames().len(), 1);
-        assert_eq!(l.frames()[0].bytes, [3]);
+        // The newest arrival wins, whatever its stamp (a camera clock may restart).
+        l.insert("r", "c", BusImage::Raw(raw("mono8", 1, 1, 1, vec![2])));
+        let mut older_stamp = raw("mono8", 1, 1, 1, vec![1]);
+        older_stamp.header.stamp.sec = 1;
+        l.insert("r", "c", BusImage::Raw(older_stamp));
+        let f = l.frames();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].stamp.sec, 1);
+        // Too old: not handed out.
+        let mut stale = LatestFrames::new(std::time::Duration::ZERO);
+        stale.insert("r", "c", BusImage::Raw(raw("mono8", 1, 1, 1, vec![1])));
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(stale.frames().is_empty());
+        l.clear();
+        assert!(l.frames().is_empty());
     }
 }

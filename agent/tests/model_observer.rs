@@ -197,6 +197,62 @@ async fn hallucinated_names_are_sent_back_then_the_step_fails_cleanly() {
     }
 }
 
+/// What the robot cannot see from where it stands, an openable without its state and a
+/// receptacle without `contents_visible` are sent back; what the gripper reports it holds wins
+/// over the picture.
+#[tokio::test]
+async fn replies_are_held_to_the_robots_view_and_its_own_gripper() {
+    let v = vocab();
+    let unseen = json!({
+        "reasoning": "r",
+        "in_view": [{"receptacle": "sink", "open": null, "contents_visible": true, "objects": []}],
+        "holding": [],
+    });
+    let no_open = json!({
+        "reasoning": "r",
+        "in_view": [{"receptacle": "refrigerator", "open": null, "contents_visible": true, "objects": []}],
+        "holding": [],
+    });
+    let no_visible = json!({
+        "reasoning": "r",
+        "in_view": [{"receptacle": "refrigerator", "open": true, "objects": []}],
+        "holding": [],
+    });
+    for (bad, why) in [
+        (
+            unseen,
+            "robot_1 cannot see \"sink\" from where it is; it sees only: refrigerator",
+        ),
+        (no_open, "refrigerator opens: say whether it is open"),
+        (no_visible, "missing boolean \"contents_visible\""),
+    ] {
+        let s = server([
+            reply(&bad.to_string()),
+            reply(&reply_text("refrigerator", &[], &["apple"])),
+        ])
+        .await;
+        let (rt, mut log) = runtime(endpoint(&s), 2);
+        let mut obs = ModelObserver::new(rt);
+        let mut own = own_report(4);
+        own.holding = vec!["orange".into()];
+        let o = within(
+            "observe",
+            LIMIT,
+            obs.observe_frames(4, &[own], &[frame()], Some(&v)),
+        )
+        .await
+        .unwrap();
+        let calls = logged(&mut log);
+        assert!(
+            calls[0].outcome.contains(why),
+            "{why}: {}",
+            calls[0].outcome
+        );
+        assert_eq!(calls[1].outcome, "accepted");
+        assert_eq!(o.robots[0].holding, ["orange"], "the gripper's report wins");
+    }
+}
+
 #[tokio::test]
 async fn without_frames_no_model_is_asked() {
     let s = server([reply("{}")]).await;
@@ -256,7 +312,7 @@ async fn the_observer_actor_reads_camera_frames_from_the_bus() {
         .await
         .unwrap();
     let key = bus.keys.camera_image("robot_1", "head");
-    // An older frame after a newer one: the newer is kept.
+    // The last frame to arrive is kept, whatever its stamp (a camera clock may restart).
     bus.publish(&key, &image(9)).await.unwrap();
     bus.publish(&key, &image(8)).await.unwrap();
     bus.publish(&bus.keys.robot_observation("robot_1"), &own_report(0))
@@ -294,7 +350,7 @@ async fn the_observer_actor_reads_camera_frames_from_the_bus() {
         (call.module.as_str(), call.outcome.as_str()),
         ("observer", "accepted")
     );
-    let newest = from_raw("robot_1", "head", &image(9)).unwrap();
+    let newest = from_raw("robot_1", "head", &image(8)).unwrap();
     let b = &bodies(&s).await[0];
     assert_eq!(
         image_urls(b),

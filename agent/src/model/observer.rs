@@ -4,10 +4,12 @@
 //! are the world's, becomes that robot's [`RobotObservation`].
 //!
 //! The reply is validated before it becomes an observation: receptacles and objects must be the
-//! world's (anything else is sent back for a repair), an object appears at most once, a robot
-//! holds at most what it can carry. The robot's place comes from the robot's own report
-//! (navigation knows where the base is), not from the model. Robots without frames keep their
-//! own structured observation.
+//! world's and receptacles within the robot's view from where it stands (anything else is sent
+//! back for a repair), an openable receptacle's state must be said, contents count as visible
+//! only when the reply says so, an object appears at most once, a robot holds at most what it
+//! can carry. The robot's place and, when it reports them, what it holds come from the robot's
+//! own report (navigation and the gripper know better than a picture). Robots without frames
+//! keep their own structured observation.
 
 use super::client::ChatMessage;
 use super::prompt::{names_text, quote, render, OBSERVER};
@@ -95,7 +97,29 @@ pub fn observation_schema(v: &WorldVocabulary) -> Value {
     })
 }
 
-/// Parse and validate a reply against the world: `(in_view, holding)`.
+/// Receptacles `robot` can see from `place` (a mobile robot: those near its navigation point,
+/// plus its reach; a fixed one: its reach); `None` when a mobile robot's place is unknown.
+pub fn in_sight(
+    vocab: &WorldVocabulary,
+    robot: &RobotInfo,
+    place: Option<&str>,
+) -> Option<BTreeSet<String>> {
+    let mut s: BTreeSet<String> = robot.reach.iter().cloned().collect();
+    if robot.mobile {
+        let place = place?;
+        s.extend(
+            vocab
+                .receptacles
+                .iter()
+                .filter(|r| r.near.as_deref() == Some(place))
+                .map(|r| r.name.clone()),
+        );
+    }
+    Some(s)
+}
+
+/// Parse and validate a reply against the world: `(in_view, holding)`. `sight`: the receptacles
+/// the robot can see (see [`in_sight`]; `None`: any of the world's).
 ///
 /// # Errors
 /// The first problem, in words the model gets back for its repair.
@@ -103,6 +127,7 @@ pub fn parse_reply(
     v: &Value,
     vocab: &WorldVocabulary,
     robot: &RobotInfo,
+    sight: Option<&BTreeSet<String>>,
 ) -> Result<(Vec<ReceptacleView>, Vec<String>), String> {
     let mut seen_objects: BTreeSet<String> = BTreeSet::new();
     let mut object = |o: &str, where_: &str| -> Result<String, String> {
@@ -134,20 +159,32 @@ pub fn parse_reply(
                 "{name:?} is not a receptacle of this world; use only the listed receptacles"
             ));
         };
+        if let Some(sight) = sight.filter(|s| !s.contains(name)) {
+            let list: Vec<&str> = sight.iter().map(String::as_str).collect();
+            return Err(format!(
+                "{} cannot see {name:?} from where it is; it sees only: {}",
+                robot.name,
+                list.join(", ")
+            ));
+        }
         if !receptacles.insert(name.to_string()) {
             return Err(format!("receptacle {name:?} is listed twice in in_view"));
         }
-        // Only openables have an open state; a closed one hides its contents.
-        let open = if info.openable {
-            item.get("open").and_then(Value::as_bool)
-        } else {
-            None
-        };
-        let contents_visible = open != Some(false)
-            && item
-                .get("contents_visible")
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
+        // Only openables have an open state, and it must be said; a closed one hides its
+        // contents, and contents count as seen only when the reply says they are visible.
+        let open =
+            if info.openable {
+                Some(item.get("open").and_then(Value::as_bool).ok_or_else(|| {
+                    format!("{name} opens: say whether it is open (true or false)")
+                })?)
+            } else {
+                None
+            };
+        let contents_visible = item
+            .get("contents_visible")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| format!("{name}: missing boolean \"contents_visible\""))?
+            && open != Some(false);
         let mut objects = Vec::new();
         for o in item
             .get("objects")
@@ -263,6 +300,8 @@ impl Observer for ModelObserver {
                 .map(|f| (f.media_type.clone(), f.bytes.clone()))
                 .collect();
             let messages = vec![ChatMessage::with_images(prompt, &images)];
+            let place = own.and_then(|o| o.place.clone());
+            let sight = in_sight(vocab, robot, place.as_deref());
             let ((in_view, holding), u) = self
                 .runtime
                 .ask(
@@ -271,15 +310,16 @@ impl Observer for ModelObserver {
                     "observation",
                     observation_schema(vocab),
                     messages,
-                    |v| parse_reply(v, vocab, robot),
+                    |v| parse_reply(v, vocab, robot, sight.as_ref()),
                 )
                 .await?;
             usage.add(&u);
             out.push(RobotObservation {
                 robot: robot.name.clone(),
                 step,
-                place: own.and_then(|o| o.place.clone()),
-                holding,
+                place,
+                // The gripper knows what it holds better than a picture.
+                holding: own.map_or(holding, |o| o.holding.clone()),
                 in_view,
             });
         }
