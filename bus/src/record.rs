@@ -116,6 +116,25 @@ pub fn sensor_log_path(path: &Path) -> PathBuf {
     path.with_file_name(format!("{stem}.ros2.mcap"))
 }
 
+/// Rename an episode log and its sensor log, if it has one (`from.ros2.mcap` → `to.ros2.mcap`).
+///
+/// # Errors
+/// [`RecordError::Io`] naming the file that could not be renamed.
+pub fn rename_log(from: &Path, to: &Path) -> Result<(), RecordError> {
+    let mv = |a: &Path, b: &Path| {
+        std::fs::rename(a, b).map_err(|source| RecordError::Io {
+            path: b.to_path_buf(),
+            source,
+        })
+    };
+    mv(from, to)?;
+    let sensors = sensor_log_path(from);
+    if sensors.exists() {
+        mv(&sensors, &sensor_log_path(to))?;
+    }
+    Ok(())
+}
+
 /// The ROS 2 topic for a bus key: `/` + the key, with `-` (not allowed in ROS 2 names) as `_`.
 fn ros2_topic(key: &str) -> String {
     format!("/{}", key.replace('-', "_"))
@@ -260,6 +279,8 @@ struct Sink {
     ns: String,
     log: McapFile,
     sensors: Option<McapFile>,
+    /// The sensor log failed: sensor messages go to the episode log.
+    sensors_failed: bool,
 }
 
 /// Create the `<stem>.ros2.mcap` file (profile `ros2`).
@@ -284,9 +305,16 @@ fn create_sensor_log(path: PathBuf) -> Result<McapFile, RecordError> {
 impl Sink {
     fn write(&mut self, key: &str, payload: &[u8]) -> Result<(), RecordError> {
         let t = now_ns();
-        if let Some(ty) = SensorType::for_key(&self.ns, key) {
+        if let Some(ty) = SensorType::for_key(&self.ns, key).filter(|_| !self.sensors_failed) {
             match ty.json_to_cdr(payload) {
-                Ok(cdr) => return self.write_sensor(key, ty, &cdr, t),
+                Ok(cdr) => match self.write_sensor(key, ty, &cdr, t) {
+                    Ok(()) => return Ok(()),
+                    // The sensor log is a convenience; the episode log must go on.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "sensor log failed; sensor messages go to the episode log as JSON from now on");
+                        self.sensors_failed = true;
+                    }
+                },
                 // Not the expected message: keep it as it travelled, in the JSON log.
                 Err(e) => tracing::debug!(%key, error = %e, "sensor payload logged as JSON"),
             }
@@ -332,13 +360,18 @@ impl Sink {
 
     fn flush(&mut self) -> Result<(), RecordError> {
         self.log.flush()?;
-        self.sensors.as_mut().map_or(Ok(()), McapFile::flush)
+        if let Some(Err(e)) = self.sensors.as_mut().map(McapFile::flush) {
+            tracing::warn!(error = %e, "the sensor log could not be flushed");
+        }
+        Ok(())
     }
 
     fn finish(&mut self) -> Result<RecordStats, RecordError> {
         self.log.finish()?;
         if let Some(s) = &mut self.sensors {
-            s.finish()?;
+            if let Err(e) = s.finish() {
+                tracing::warn!(error = %e, "the sensor log could not be closed");
+            }
         }
         let sensors = self.sensors.as_ref();
         Ok(RecordStats {
@@ -404,6 +437,7 @@ impl Recorder {
             ns: bus.keys.namespace().to_string(),
             log: McapFile::new(path.to_path_buf(), writer),
             sensors: None,
+            sensors_failed: false,
         };
         let (stop_tx, mut stop_rx) = oneshot::channel();
         let interval = opts.flush_interval;
@@ -493,14 +527,29 @@ pub fn read_log(path: &Path) -> Result<EpisodeLog, RecordError> {
         truncated: main.truncated,
     };
     let sensor_path = sensor_log_path(path);
-    if sensor_path.exists() {
+    if sensor_path.is_file() {
         let sensors = read_mcap(&sensor_path)?;
         log.truncated |= sensors.truncated;
-        log.messages.extend(sensors.messages);
-        // Stable: each file's own order is kept between equal times.
-        log.messages.sort_by_key(|m| m.log_time);
+        log.messages = merge_by_time(std::mem::take(&mut log.messages), sensors.messages);
     }
     Ok(log)
+}
+
+/// Interleave two message lists by log time, keeping each list's own order (a clock that steps
+/// back reorders nothing within a file).
+fn merge_by_time(a: Vec<LoggedMessage>, b: Vec<LoggedMessage>) -> Vec<LoggedMessage> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => x.log_time <= y.log_time,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        out.extend(if take_a { a.next() } else { b.next() });
+    }
+    out
 }
 
 /// One MCAP file read back: messages (sensor messages decoded to JSON), metadata by name.

@@ -10,7 +10,7 @@ use clea_bus::msg::{
     Time, Twist,
 };
 use clea_bus::record::{
-    read_log, replay, sensor_log_path, Recorder, RecorderOptions, ReplayOptions,
+    read_log, rename_log, replay, sensor_log_path, Recorder, RecorderOptions, ReplayOptions,
 };
 use clea_bus::{Bus, BusConfig};
 use clea_tests::e2e::{read_mcap, read_ros2_log};
@@ -297,4 +297,66 @@ async fn a_malformed_sensor_payload_stays_in_the_json_log() {
     let log = read_log(&path).unwrap();
     assert_eq!(log.messages[0].topic, key);
     assert_eq!(log.messages[0].data, br#"{"not":"odometry"}"#);
+}
+
+/// Renaming a log takes its sensor log along, and the renamed pair reads back as one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_log_keeps_its_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let part = dir.path().join("episode-0.part.mcap");
+    let config = BusConfig {
+        namespace: unique_namespace("sensormv").replace('_', "-"),
+        ..BusConfig::default()
+    };
+    let bus = within("open bus", STEP, Bus::open(&config)).await.unwrap();
+    let rec = Recorder::start(&bus, &part, RecorderOptions::default())
+        .await
+        .unwrap();
+    let key = bus.keys.camera_image("robot_1", "head");
+    bus.publish(&key, &rgb(8, 6, 3)).await.unwrap();
+    within("finish", STEP, rec.finish()).await.unwrap();
+    let done = dir.path().join("task-08-seed0.mcap");
+    rename_log(&part, &done).unwrap();
+    assert!(!sensor_log_path(&part).exists());
+    let log = read_log(&done).unwrap();
+    assert_eq!(log.messages.len(), 1);
+    assert_eq!(log.messages[0].topic, key);
+    let img: CameraImage = serde_json::from_slice(&log.messages[0].data).unwrap();
+    assert_eq!(img, rgb(8, 6, 3));
+}
+
+/// A sensor log that cannot be written does not cost the episode: sensor messages go to the
+/// episode log as JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sensor_log_that_cannot_be_written_falls_back_to_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("episode.mcap");
+    // A folder where the sensor log would go.
+    std::fs::create_dir(sensor_log_path(&path)).unwrap();
+    let config = BusConfig {
+        namespace: unique_namespace("sensorfail").replace('_', "-"),
+        ..BusConfig::default()
+    };
+    let bus = within("open bus", STEP, Bus::open(&config)).await.unwrap();
+    let rec = Recorder::start(&bus, &path, RecorderOptions::default())
+        .await
+        .unwrap();
+    let key = bus.keys.camera_image("robot_1", "head");
+    bus.publish(&key, &rgb(4, 2, 1)).await.unwrap();
+    bus.publish(
+        &bus.keys.estop(),
+        &EStop {
+            engaged: false,
+            reason: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let stats = within("finish", STEP, rec.finish()).await.unwrap();
+    assert_eq!((stats.messages, stats.sensor_log), (2, None));
+    let log = read_log(&path).unwrap();
+    let img: CameraImage =
+        serde_json::from_slice(&log.messages.iter().find(|m| m.topic == key).unwrap().data)
+            .unwrap();
+    assert_eq!(img, rgb(4, 2, 1));
 }

@@ -152,8 +152,8 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
                 Err(_) => format!("episode-{i}-not-started"),
             };
             let done = clea_bus::record::unused_path(&dir, &stem);
-            std::fs::rename(&part, &done)
-                .map_err(|e| CliError::Runtime(anyhow::anyhow!("{}: {e}", done.display())))?;
+            // The sensor log (camera frames from a robot) goes with it.
+            clea_bus::record::rename_log(&part, &done).map_err(|e| CliError::Runtime(e.into()))?;
             if let Ok(rep) = &mut result {
                 rep.log = Some(done.display().to_string());
             }
