@@ -632,13 +632,16 @@ fn read_mcap(path: &Path) -> Result<McapContents, RecordError> {
                     .get("clea.key")
                     .cloned()
                     .unwrap_or_else(|| m.channel.topic.trim_start_matches('/').to_string());
-                let json = ty.cdr_to_json(&m.data).map_err(|e| {
-                    mcap_err(format!(
-                        "message {} on {}: {e}",
-                        m.sequence, m.channel.topic
-                    ))
-                })?;
-                (key, json)
+                match ty.cdr_to_json(&m.data) {
+                    Ok(json) => (key, json),
+                    Err(e) => {
+                        // One damaged message does not cost the rest of the log.
+                        tracing::warn!(file = %path.display(), sequence = m.sequence,
+                            topic = %m.channel.topic, error = %e, "damaged sensor message skipped");
+                        out.truncated = true;
+                        continue;
+                    }
+                }
             }
             None => (m.channel.topic.clone(), m.data.into_owned()),
         };

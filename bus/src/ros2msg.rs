@@ -170,9 +170,11 @@ impl SensorType {
     /// Decode CDR bytes into the bus message's JSON payload.
     ///
     /// # Errors
-    /// [`Ros2MsgError::Cdr`] when the bytes are not a CDR message of this type.
+    /// [`Ros2MsgError::Cdr`] when the bytes are not a CDR message of this type (a string or
+    /// sequence longer than the bytes left is caught before anything is allocated for it).
     pub fn cdr_to_json(self, cdr_bytes: &[u8]) -> Result<Vec<u8>, Ros2MsgError> {
         let ty = self.name();
+        check_lengths(self, cdr_bytes).map_err(|reason| Ros2MsgError::Cdr { ty, reason })?;
         let err = |e: cdr::Error| Ros2MsgError::Cdr {
             ty,
             reason: e.to_string(),
@@ -193,6 +195,88 @@ impl SensorType {
         };
         Ok(json)
     }
+}
+
+/// The wire layout of the four types, as far as lengths go: enough to check every length
+/// prefix against the bytes left before the decoder allocates that much.
+#[derive(Clone, Copy)]
+enum Field {
+    U8,
+    U32,
+    /// `n` doubles, no length prefix.
+    F64(usize),
+    /// `string` or `uint8[]`: u32 length, then that many bytes.
+    Bytes,
+    /// `float64[]`: u32 length, then that many doubles.
+    SeqF64,
+}
+
+fn layout(ty: SensorType) -> Vec<Field> {
+    use Field::*;
+    let header = [U32, U32, Bytes];
+    let body: &[Field] = match ty {
+        SensorType::Image => &[U32, U32, Bytes, U8, U32, Bytes],
+        SensorType::CompressedImage => &[Bytes, Bytes],
+        SensorType::CameraInfo => &[
+            U32,
+            U32,
+            Bytes,
+            SeqF64,
+            F64(9),
+            F64(9),
+            F64(12),
+            U32,
+            U32,
+            U32,
+            U32,
+            U32,
+            U32,
+            U8,
+        ],
+        SensorType::Odometry => &[Bytes, F64(7), F64(36), F64(6), F64(36)],
+    };
+    header.iter().chain(body).copied().collect()
+}
+
+/// Walk `bytes` (after the 4-byte encapsulation header; alignment counts from there) along the
+/// type's layout, checking that every length prefix fits in what is left.
+fn check_lengths(ty: SensorType, bytes: &[u8]) -> Result<(), String> {
+    let body = bytes
+        .get(4..)
+        .ok_or("shorter than the encapsulation header")?;
+    let mut pos = 0usize;
+    let align = |pos: usize, n: usize| pos.div_ceil(n) * n;
+    let take = |pos: usize, n: usize| -> Result<usize, String> {
+        let end = pos.checked_add(n).ok_or("length overflows")?;
+        if end > body.len() {
+            return Err(format!(
+                "a field of {n} bytes at offset {pos} runs past the end ({} bytes)",
+                body.len()
+            ));
+        }
+        Ok(end)
+    };
+    let u32_at =
+        |pos: usize| u32::from_le_bytes([body[pos], body[pos + 1], body[pos + 2], body[pos + 3]]);
+    for f in layout(ty) {
+        pos = match f {
+            Field::U8 => take(pos, 1)?,
+            Field::U32 => take(align(pos, 4), 4)?,
+            Field::F64(n) => take(align(pos, 8), 8 * n)?,
+            Field::Bytes => {
+                let p = align(pos, 4);
+                let end = take(p, 4)?;
+                take(end, u32_at(p) as usize)?
+            }
+            Field::SeqF64 => {
+                let p = align(pos, 4);
+                let end = take(p, 4)?;
+                let n = u32_at(p) as usize;
+                take(align(end, 8), n.checked_mul(8).ok_or("length overflows")?)?
+            }
+        };
+    }
+    Ok(())
 }
 
 fn encode<T: Serialize>(m: &T) -> Vec<u8> {
@@ -678,6 +762,27 @@ mod tests {
             assert_eq!(SensorType::from_name(ty.name()), Some(ty));
             assert!(ty.definition().lines().count() > 3);
         }
+    }
+
+    #[test]
+    fn a_length_past_the_end_is_caught_before_allocation() {
+        let m = CameraImage {
+            header: header(),
+            height: 1,
+            width: 2,
+            encoding: "rgb8".into(),
+            is_bigendian: 0,
+            step: 6,
+            data: vec![1, 2, 3, 4, 5, 6],
+        };
+        let mut b = image_to_cdr(&m);
+        // The data length (the u32 before the last 6 bytes) set to 4 GiB - 1.
+        let n = b.len();
+        b[n - 10..n - 6].copy_from_slice(&u32::MAX.to_le_bytes());
+        let e = SensorType::Image.cdr_to_json(&b).unwrap_err();
+        assert!(e.to_string().contains("runs past the end"), "{e}");
+        // A well-formed message passes (the round-trip test checks every type).
+        check_lengths(SensorType::Image, &image_to_cdr(&m)).unwrap();
     }
 
     #[test]
