@@ -163,7 +163,23 @@ impl SensorType {
                 ty, json,
             )?)),
             Self::CameraInfo => encode(&RosCameraInfo::from(parse::<CameraInfo>(ty, json)?)),
-            Self::Odometry => encode(&RosOdometry::from(parse::<Odometry>(ty, json)?)),
+            Self::Odometry => {
+                let m = parse::<Odometry>(ty, json)?;
+                // float64[36] or nothing: any other length has no CDR form (kept as JSON).
+                let covariances = [
+                    ("pose_covariance", &m.pose_covariance),
+                    ("twist_covariance", &m.twist_covariance),
+                ];
+                for (field, c) in covariances {
+                    if !c.is_empty() && c.len() != 36 {
+                        return Err(Ros2MsgError::Json {
+                            ty,
+                            reason: format!("{field} has {} entries, not 36", c.len()),
+                        });
+                    }
+                }
+                encode(&RosOdometry::from(m))
+            }
         })
     }
 
@@ -789,6 +805,15 @@ mod tests {
     fn bad_payloads_are_errors_not_panics() {
         let e = SensorType::Image.json_to_cdr(b"{\"x\":1}").unwrap_err();
         assert!(e.to_string().contains("sensor_msgs/msg/Image"), "{e}");
+        let mut odom = serde_json::to_value(Odometry::default()).unwrap();
+        odom["pose_covariance"] = serde_json::json!([1.0, 2.0]);
+        let e = SensorType::Odometry
+            .json_to_cdr(odom.to_string().as_bytes())
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("pose_covariance has 2 entries"),
+            "{e}"
+        );
         let e = SensorType::Odometry
             .cdr_to_json(&[0, 1, 0, 0, 1])
             .unwrap_err();
