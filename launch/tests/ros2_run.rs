@@ -233,3 +233,54 @@ robot:
         "{outcome:?}"
     );
 }
+
+/// With ROS 2, `clea run --check` also looks every interface type up in the install: a
+/// misspelled action type is bad input naming the file, the skill and the type.
+#[test]
+fn check_looks_interface_types_up_in_the_ros2_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |ty: &str| {
+        let p = dir.path().join(format!("{}.yaml", ty.replace('/', "_")));
+        std::fs::write(
+            &p,
+            format!(
+                "robot:\n  name: robot_1\n  skills:\n    count: {{ kind: action, type: {ty}, server: /fibonacci }}\n"
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let check = |p: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_clea"))
+            .args(["run", "--check", p.to_str().unwrap()])
+            .env("ROS_DOMAIN_ID", DOMAIN)
+            .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+            .output()
+            .unwrap()
+    };
+    let good = check(&file("test_msgs/action/Fibonacci"));
+    let out = String::from_utf8_lossy(&good.stdout);
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(
+        out.contains("every interface type is in the ROS 2 install"),
+        "{out}"
+    );
+
+    let typo = file("test_msgs/action/Fibonaci");
+    let bad = check(&typo);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("clea:"))
+        .unwrap_or_default();
+    assert!(line.contains(&typo.display().to_string()), "{err}");
+    assert!(
+        line.contains("unknown message type \"test_msgs/action/Fibonaci\" for skill count"),
+        "{err}"
+    );
+}

@@ -45,7 +45,12 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
     if robotfile::is_robot_file(&text) {
         let robot = robotfile::load(&args.launch_file, &text).map_err(CliError::Input)?;
         if args.check {
-            println!("ok: {}: {}", args.launch_file.display(), robot.summary());
+            let types = check_types(&args.launch_file, &robot)?;
+            println!(
+                "ok: {}: {}{types}",
+                args.launch_file.display(),
+                robot.summary()
+            );
             return Ok(());
         }
         return run_robot(&args.launch_file, robot).await;
@@ -196,6 +201,25 @@ async fn wait_for_robots(bus: &Bus, timeout: Duration) -> Result<(), CliError> {
         bus.keys.namespace(),
         timeout.as_secs_f64()
     )))
+}
+
+/// With ROS 2: check that the install has every interface type the robot file names.
+#[cfg(feature = "ros2")]
+fn check_types(path: &std::path::Path, robot: &RobotLaunch) -> Result<&'static str, CliError> {
+    use clea_skills::ros2::{check_interfaces, AdapterError};
+    match check_interfaces(&robot.file.robot) {
+        Ok(()) => Ok("; every interface type is in the ROS 2 install"),
+        Err(AdapterError::Config(c)) => {
+            Err(CliError::Input(format!("{}: robot: {c}", path.display())))
+        }
+        Err(e) => Err(CliError::Runtime(e.into())),
+    }
+}
+
+/// Without ROS 2 the interface types cannot be looked up; the check says so.
+#[cfg(not(feature = "ros2"))]
+fn check_types(_path: &std::path::Path, _robot: &RobotLaunch) -> Result<&'static str, CliError> {
+    Ok("; interface types not checked (this clea has no ROS 2)")
 }
 
 /// Bridge a robot's ROS 2 graph until Ctrl-C / SIGTERM.

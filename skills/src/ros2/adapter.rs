@@ -30,6 +30,18 @@ pub enum AdapterError {
     Bus(#[from] BusError),
 }
 
+/// Check that every interface type `config` names (skills' actions and services, camera and
+/// odometry messages) is in the ROS 2 install, by creating and dropping a node with those
+/// clients and subscriptions; nothing is bridged.
+///
+/// # Errors
+/// [`AdapterError::Config`] ([`ConfigError::UnknownMessageType`]) for a type the install lacks,
+/// [`AdapterError::Ros`] when ROS 2 cannot create the node.
+pub fn check_interfaces(config: &RobotConfig) -> Result<(), AdapterError> {
+    config.validate(&[], &[])?;
+    node::check_interfaces(config)
+}
+
 /// What the last engaged e-stop did.
 #[derive(Debug, Clone, Copy)]
 pub struct EStopStats {

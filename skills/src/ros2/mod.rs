@@ -34,8 +34,8 @@ pub mod template;
 
 #[cfg(feature = "ros2")]
 pub use adapter::{
-    compressed_to_bus, image_to_bus, info_to_bus, odometry_to_bus, AdapterError, EStopStats,
-    Ros2Adapter,
+    check_interfaces, compressed_to_bus, image_to_bus, info_to_bus, odometry_to_bus, AdapterError,
+    EStopStats, Ros2Adapter,
 };
 pub use config::{
     CameraConfig, CameraQos, ConfigError, EStopConfig, InterfaceKind, NamedPose, RobotConfig,

@@ -186,6 +186,16 @@ type Built = (
     Option<r2r::Publisher<r2r::std_msgs::msg::Bool>>,
 );
 
+/// Create the ROS 2 node, subscriptions and clients `config` asks for, and drop them: proves
+/// that every interface type is in the ROS 2 install, without bridging anything. The node gets
+/// its own name (`clea_check_<pid>`), so a running adapter of the same robot is not disturbed.
+pub(super) fn check_interfaces(config: &RobotConfig) -> Result<(), AdapterError> {
+    let mut c = config.clone();
+    c.node_name = Some(format!("clea_check_{}", std::process::id()));
+    c.estop = None;
+    build(&c).map(drop)
+}
+
 fn build(config: &RobotConfig) -> Result<Built, AdapterError> {
     let ctx = r2r::Context::create().map_err(|e| ros_err("ROS 2 context", e))?;
     let name = config
