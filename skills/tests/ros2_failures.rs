@@ -91,4 +91,51 @@ async fn missing_and_vanished_servers_fail_cleanly() {
     }
     eprintln!("vanished server detected after {:?}", t.elapsed());
     adapter.shutdown().await;
+
+    // A server killed with SIGKILL leaves only when its DDS lease runs out: with a 3 s lease
+    // (launch/files/fastdds-short-lease.xml, as the README suggests for robots) the goal fails
+    // within a few seconds, not the default 20 s.
+    let profile = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../launch/files/fastdds-short-lease.xml"
+    );
+    let mut robot = PyNode::start_with_env(
+        "fake_robot.py",
+        74,
+        &["--period", "0.1"],
+        &[("FASTDDS_DEFAULT_PROFILES_FILE", profile)],
+    );
+    assert!(robot.wait_event(Duration::from_secs(20), "ready").is_some());
+    let adapter = Ros2Adapter::start(&bus, robot_config(FAKE_ROBOT))
+        .await
+        .unwrap();
+    let h = client
+        .send_goal(
+            &call(1000),
+            GoalOptions {
+                accept_timeout: Duration::from_secs(15),
+                ..opts
+            },
+        )
+        .await
+        .unwrap();
+    let (fb_tx, mut fb_rx) = tokio::sync::mpsc::unbounded_channel();
+    let res = tokio::spawn(h.result(move |f| {
+        let _ = fb_tx.send(f);
+    }));
+    fb_rx.recv().await.expect("feedback");
+    let t = Instant::now();
+    robot.kill();
+    let outcome = tokio::time::timeout(Duration::from_secs(15), res)
+        .await
+        .expect("no hang")
+        .unwrap();
+    match outcome {
+        SkillOutcome::Failed { reason } => assert!(reason.contains("vanished"), "{reason}"),
+        o => panic!("expected failure, got {o:?}"),
+    }
+    let after = t.elapsed();
+    eprintln!("killed server (3 s lease) detected after {after:?}");
+    assert!(after < Duration::from_secs(10), "{after:?}");
+    adapter.shutdown().await;
 }

@@ -33,6 +33,11 @@ pub struct PyNode {
 impl PyNode {
     /// Start `skills/tests/ros2/<script>` in `domain`.
     pub fn start(script: &str, domain: u32, args: &[&str]) -> Self {
+        Self::start_with_env(script, domain, args, &[])
+    }
+
+    /// [`PyNode::start`] with extra environment variables.
+    pub fn start_with_env(script: &str, domain: u32, args: &[&str], env: &[(&str, &str)]) -> Self {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/ros2")
             .join(script);
@@ -42,6 +47,7 @@ impl PyNode {
             .env("ROS_DOMAIN_ID", domain.to_string())
             .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
             .env("PYTHONUNBUFFERED", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| {
