@@ -1,7 +1,8 @@
 //! Recording camera frames into the ROS 2 sensor log: the cost per 640x480 `rgb8` frame of
 //! turning the bus payload (JSON with base64 pixels) into a CDR `sensor_msgs/msg/Image`, and
 //! back (what `read_log` does for a replay). A camera at 30 Hz needs under 33 ms per frame;
-//! the figure says how many cameras one recorder keeps up with.
+//! the figure says how many cameras one recorder keeps up with. For comparison, the JSON round
+//! trip every frame makes on the bus (publish, then a subscriber's decode).
 //!
 //! Run: `cargo bench -p clea-bus --bench sensor_log`.
 
@@ -39,6 +40,13 @@ fn benches(c: &mut Criterion) {
             SensorType::Image
                 .cdr_to_json(std::hint::black_box(&cdr))
                 .unwrap()
+        })
+    });
+    // What every camera frame costs on the bus today (JSON with base64 pixels), for comparison.
+    g.bench_function("image_640x480_bus_json_round_trip", |b| {
+        b.iter(|| {
+            let bytes = serde_json::to_vec(std::hint::black_box(&image)).unwrap();
+            serde_json::from_slice::<CameraImage>(&bytes).unwrap()
         })
     });
     g.finish();
