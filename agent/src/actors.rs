@@ -175,7 +175,11 @@ impl Handler for PlannerActor {
     }
 }
 
-struct CriticActor(Box<dyn Critic>);
+struct CriticActor {
+    module: Box<dyn Critic>,
+    /// Camera frames, for a critic that wants them.
+    frames: Option<FrameInputs>,
+}
 
 #[async_trait]
 impl Handler for CriticActor {
@@ -185,7 +189,13 @@ impl Handler for CriticActor {
         req.belief.step
     }
     async fn handle(&mut self, req: CritiqueRequest) -> Result<Verdict, ModuleError> {
-        self.0.judge(&req).await
+        match &self.frames {
+            Some(f) => {
+                let frames = f.lock().map(|f| f.frames()).unwrap_or_default();
+                self.module.judge_frames(&req, &frames).await
+            }
+            None => self.module.judge(&req).await,
+        }
     }
 }
 
@@ -248,17 +258,7 @@ impl ActorSet {
     ) -> Result<(), BusError> {
         let robots = bus.subscribe(&bus.keys.any_robot_observation()).await?;
         let frames = if module.wants_frames() {
-            let ns = bus.keys.namespace();
-            let raw = bus
-                .subscribe(&format!("clea/{ns}/robot/*/camera/*/image"))
-                .await?;
-            let compressed = bus
-                .subscribe(&format!("clea/{ns}/robot/*/camera/*/image_compressed"))
-                .await?;
-            let frames = FrameInputs::default();
-            self.tasks
-                .push(tokio::spawn(read_frames(raw, compressed, frames.clone())));
-            Some(frames)
+            Some(self.frame_inputs(bus).await?)
         } else {
             None
         };
@@ -305,13 +305,41 @@ impl ActorSet {
     /// # Errors
     /// [`BusError`] when the queryable cannot be declared.
     pub async fn critic(&mut self, bus: &Bus, module: Box<dyn Critic>) -> Result<(), BusError> {
-        self.spawn(
-            bus,
-            ActorKind::Critic,
-            bus.keys.verdict(),
-            CriticActor(module),
-        )
-        .await
+        self.critic_logged(bus, module, None).await
+    }
+
+    /// Run `module` as the critic actor, with camera frames when it wants them; its model calls
+    /// (from `log`) are published on `clea/<ns>/model/call`.
+    async fn critic_logged(
+        &mut self,
+        bus: &Bus,
+        module: Box<dyn Critic>,
+        log: Option<UnboundedReceiver<ModelCall>>,
+    ) -> Result<(), BusError> {
+        let frames = if module.wants_frames() {
+            Some(self.frame_inputs(bus).await?)
+        } else {
+            None
+        };
+        let h = CriticActor { module, frames };
+        self.spawn_logged(bus, ActorKind::Critic, bus.keys.verdict(), h, log)
+            .await
+    }
+
+    /// The newest frame of every robot camera, kept by a task reading `image` and
+    /// `image_compressed` of every camera under `clea/<ns>/robot/`.
+    async fn frame_inputs(&mut self, bus: &Bus) -> Result<FrameInputs, BusError> {
+        let ns = bus.keys.namespace();
+        let raw = bus
+            .subscribe(&format!("clea/{ns}/robot/*/camera/*/image"))
+            .await?;
+        let compressed = bus
+            .subscribe(&format!("clea/{ns}/robot/*/camera/*/image_compressed"))
+            .await?;
+        let frames = FrameInputs::default();
+        self.tasks
+            .push(tokio::spawn(read_frames(raw, compressed, frames.clone())));
+        Ok(frames)
     }
 
     /// Run the executor actor; `skill_timeout` bounds each skill after acceptance.
@@ -620,20 +648,15 @@ impl ActorSet {
                     Backend::Symbolic => set.critic(bus, Box::new(RuleCritic)).await?,
                     b => {
                         let (rt, rx) = runtime(&mods.critic)?;
-                        let c = model::critic::ModelCritic::new(rt);
+                        let t = template(&mods.critic, model::prompt::CRITIC)?;
+                        let c = model::critic::ModelCritic::with_template(rt, t)
+                            .with_images(mods.critic.images);
                         let critic: Box<dyn Critic> = if b == Backend::RulesThenModel {
                             Box::new(model::critic::LayeredCritic::new(c))
                         } else {
                             Box::new(c)
                         };
-                        set.spawn_logged(
-                            bus,
-                            ActorKind::Critic,
-                            bus.keys.verdict(),
-                            CriticActor(critic),
-                            Some(rx),
-                        )
-                        .await?
+                        set.critic_logged(bus, critic, Some(rx)).await?
                     }
                 },
             }

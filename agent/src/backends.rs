@@ -35,6 +35,10 @@ pub struct ModuleConfig {
     /// Repairs allowed after an invalid model reply.
     #[serde(default = "two")]
     pub repairs: u32,
+    /// Critic only: attach the acting robot's newest camera frames to each question (a vision
+    /// model, as in CLEA's VLM critic). Off for text-only models.
+    #[serde(default)]
+    pub images: bool,
 }
 
 fn two() -> u32 {
@@ -45,8 +49,8 @@ fn two() -> u32 {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModulesConfig {
-    /// Observer (symbolic only for now: the simulator and perception give structured
-    /// observations).
+    /// Observer (`model`: a vision model on the robots' camera frames; `symbolic`: the robots'
+    /// structured observations, from the simulator or perception).
     #[serde(default)]
     pub observer: ModuleConfig,
     /// Memory (summarizer).
@@ -110,6 +114,12 @@ impl ModelsConfig {
                     }
                     Some(_) => {}
                 },
+            }
+            if m.images && (name != "critic" || m.backend == Backend::Symbolic) {
+                return Err((
+                    field("images"),
+                    "images are for a model-backed critic (the observer always sees frames)".into(),
+                ));
             }
             if let Some(t) = &m.template {
                 if !t.is_file() {

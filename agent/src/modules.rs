@@ -87,4 +87,19 @@ pub trait Planner: Send {
 pub trait Critic: Send {
     /// Judge the request's action, or the done claim when it has none.
     async fn judge(&mut self, req: &CritiqueRequest) -> Result<Verdict, ModuleError>;
+
+    /// Whether this critic looks at camera frames (the actor then keeps the newest frame of
+    /// every camera and calls [`judge_frames`](Self::judge_frames)).
+    fn wants_frames(&self) -> bool {
+        false
+    }
+
+    /// Judge with the newest frame of each camera at hand. The default ignores the frames.
+    async fn judge_frames(
+        &mut self,
+        req: &CritiqueRequest,
+        _frames: &[CameraFrame],
+    ) -> Result<Verdict, ModuleError> {
+        self.judge(req).await
+    }
 }

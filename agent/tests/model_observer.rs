@@ -1,8 +1,9 @@
-//! The model-backed (vision) observer against a local OpenAI-compatible test server (wiremock):
+//! The vision modules against a local OpenAI-compatible test server (wiremock). The observer:
 //! camera frames go out as base64 data URLs with a schema of the world's names; replies become
 //! robot observations only after validation (hallucinated names are sent back for a repair, then
 //! the step fails cleanly); robots without frames keep their own observation; over the bus, the
-//! observer actor takes the newest frame of each camera and logs every model call.
+//! observer actor takes the newest frame of each camera and logs every model call. The critic
+//! with `images: true` sends the acting robot's frames, and none when images are off.
 
 #[path = "fixtures/model_common.rs"]
 mod common;
@@ -359,4 +360,50 @@ async fn the_observer_actor_reads_camera_frames_from_the_bus() {
             base64::engine::general_purpose::STANDARD.encode(&newest.bytes)
         )]
     );
+}
+
+/// The vision critic: the acting robot's newest frame goes with the question (not another
+/// robot's); with images off, the question is text only.
+#[tokio::test]
+async fn the_vision_critic_sees_the_acting_robots_frames() {
+    use clea_agent::model::critic::ModelCritic;
+    use clea_agent::modules::Critic;
+    use clea_bus::msg::CritiqueRequest;
+    let verdict = json!({"reasoning": "the fridge is open", "feasible": true, "feedback": "ok"});
+    let t = task(&["found(apple)"]);
+    let pr = plan_request(&t).await;
+    let req = CritiqueRequest {
+        task: t,
+        belief: pr.belief,
+        observation: pr.observation,
+        action: Some(clea_skills::parse_call("go_to(robot_1, in_front_of_sink)").unwrap()),
+        subgoal: "look for the apple".into(),
+    };
+    let mine = frame();
+    let other = from_raw("robot_2", "wrist", &image(3)).unwrap();
+    for images in [true, false] {
+        let s = server([reply(&verdict.to_string())]).await;
+        let (rt, mut log) = runtime(endpoint(&s), 1);
+        let mut critic = ModelCritic::new(rt).with_images(images);
+        assert_eq!(critic.wants_frames(), images);
+        let v = within(
+            "judge",
+            LIMIT,
+            critic.judge_frames(&req, &[mine.clone(), other.clone()]),
+        )
+        .await
+        .unwrap();
+        assert!(v.feasible);
+        assert_eq!(outcomes(&logged(&mut log)), ["accepted"]);
+        let b = &bodies(&s).await[0];
+        if images {
+            let url = format!(
+                "data:image/png;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(&mine.bytes)
+            );
+            assert_eq!(image_urls(b), [url], "robot_1's frame only");
+        } else {
+            assert!(b["messages"][0]["content"].is_string(), "text only: {b}");
+        }
+    }
 }

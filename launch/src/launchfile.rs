@@ -17,7 +17,7 @@
 //!   modules:                                                # symbolic | model | rules_then_model
 //!     observer: { backend: model, endpoint: vlm }           # a vision model on camera frames
 //!     planner: { backend: model, endpoint: local }
-//!     critic: { backend: rules_then_model, endpoint: local }
+//!     critic: { backend: rules_then_model, endpoint: local } # images: true for a VLM critic
 //!   cassette: logs/episode.mcap                             # optional: replay recorded replies
 //! ```
 //! The whole file is checked before any actor starts; an error names the file, the line or

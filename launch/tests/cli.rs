@@ -181,6 +181,10 @@ fn bad_launch_files_exit_2_with_file_field_and_reason() {
             "models.endpoints.e.base_url",
         ),
         ("actors: [planner]\nmodels: { modules: { memory: { backend: rules_then_model, endpoint: e } } }\n", "for the critic only"),
+        (
+            "actors: [planner]\nmodels: { endpoints: { e: { base_url: \"http://x\", model: m } }, modules: { planner: { backend: model, endpoint: e, images: true } } }\n",
+            "models.modules.planner.images: images are for a model-backed critic",
+        ),
         ("{}\n", "nothing to run"),
     ];
     for (i, (text, want)) in cases.iter().enumerate() {

@@ -203,6 +203,7 @@ async fn episode_with_budget(
                 endpoint: Some("mock".into()),
                 template: None,
                 repairs: 1,
+                images: false,
             },
             ..Default::default()
         },
