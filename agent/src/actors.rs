@@ -77,6 +77,8 @@ struct ObserverActor {
     latest: BTreeMap<String, RobotObservation>,
     /// Camera frames, for an observer that wants them.
     frames: Option<FrameInputs>,
+    /// The world's names of the current episode (sent with its first request).
+    vocabulary: Option<clea_bus::msg::WorldVocabulary>,
 }
 
 /// The newest image of every camera, filled by a task that reads the camera topics all the time
@@ -130,6 +132,9 @@ impl Handler for ObserverActor {
                 self.latest.insert(o.robot.clone(), o);
             }
         }
+        if req.vocabulary.is_some() {
+            self.vocabulary = req.vocabulary;
+        }
         // A new episode starts at step 0: forget robots of an older one.
         if req.step == 0 {
             self.latest.retain(|_, o| o.step == 0);
@@ -139,7 +144,7 @@ impl Handler for ObserverActor {
             Some(f) => {
                 let frames = f.lock().map(|f| f.frames()).unwrap_or_default();
                 self.module
-                    .observe_frames(req.step, &robots, &frames, req.vocabulary.as_ref())
+                    .observe_frames(req.step, &robots, &frames, self.vocabulary.as_ref())
                     .await
             }
             None => self.module.observe(req.step, &robots).await,
@@ -267,6 +272,7 @@ impl ActorSet {
             robots,
             latest: BTreeMap::new(),
             frames,
+            vocabulary: None,
         };
         self.spawn_logged(bus, ActorKind::Observer, bus.keys.observation(), h, log)
             .await

@@ -300,7 +300,8 @@ impl Io {
                 let req = ObserveRequest {
                     step: steps,
                     robots: std::mem::take(&mut self.initial),
-                    vocabulary: Some(self.task.vocabulary.clone()),
+                    // Once per episode: the observer keeps it.
+                    vocabulary: (steps == 0).then(|| self.task.vocabulary.clone()),
                 };
                 match self
                     .modules

@@ -565,7 +565,7 @@ pub struct ObserveRequest {
     #[serde(default)]
     pub robots: Vec<RobotObservation>,
     /// The task's world names, for an observer that must name what it sees (a VLM observer's
-    /// reply schema lists them).
+    /// reply schema lists them); sent with the episode's first request, kept by the observer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vocabulary: Option<WorldVocabulary>,
 }
