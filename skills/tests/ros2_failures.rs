@@ -56,41 +56,11 @@ async fn missing_and_vanished_servers_fail_cleanly() {
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     adapter.shutdown().await;
 
-    // A server that vanishes mid-goal: the goal fails within a few seconds.
-    let mut robot = PyNode::start("fake_robot.py", 74, &["--period", "0.1"]);
-    assert!(robot.wait_event(Duration::from_secs(20), "ready").is_some());
-    let adapter = Ros2Adapter::start(&bus, robot_config(FAKE_ROBOT))
-        .await
-        .unwrap();
-    let h = client
-        .send_goal(
-            &call(1000),
-            GoalOptions {
-                accept_timeout: Duration::from_secs(15),
-                ..opts
-            },
-        )
-        .await
-        .unwrap();
-    let (fb_tx, mut fb_rx) = tokio::sync::mpsc::unbounded_channel();
-    let res = tokio::spawn(h.result(move |f| {
-        let _ = fb_tx.send(f);
-    }));
-    fb_rx.recv().await.expect("feedback");
-    let t = Instant::now();
-    // A node that shuts down leaves the DDS graph at once; a crashed one only when its DDS lease
-    // expires (Fast DDS: 20 s by default), which a mapping's `timeout_s` bounds instead.
-    robot.interrupt();
-    let outcome = tokio::time::timeout(Duration::from_secs(10), res)
-        .await
-        .expect("no hang")
-        .unwrap();
-    match outcome {
-        SkillOutcome::Failed { reason } => assert!(reason.contains("vanished"), "{reason}"),
-        o => panic!("expected failure, got {o:?}"),
-    }
-    eprintln!("vanished server detected after {:?}", t.elapsed());
-    adapter.shutdown().await;
+    // A server that vanishes mid-goal: the goal fails within a few seconds. A node that shuts
+    // down leaves the DDS graph at once; a crashed one only when its DDS lease expires (Fast
+    // DDS: 20 s by default), which a mapping's `timeout_s` bounds instead.
+    let t = vanish_mid_goal(&bus, &client, opts, &[], PyNode::interrupt, 10).await;
+    eprintln!("vanished server detected after {t:?}");
 
     // A server killed with SIGKILL leaves only when its DDS lease runs out: with a 3 s lease
     // (launch/files/fastdds-short-lease.xml, as the README suggests for robots) the goal fails
@@ -99,14 +69,26 @@ async fn missing_and_vanished_servers_fail_cleanly() {
         env!("CARGO_MANIFEST_DIR"),
         "/../launch/files/fastdds-short-lease.xml"
     );
-    let mut robot = PyNode::start_with_env(
-        "fake_robot.py",
-        74,
-        &["--period", "0.1"],
-        &[("FASTDDS_DEFAULT_PROFILES_FILE", profile)],
-    );
+    let env = [("FASTDDS_DEFAULT_PROFILES_FILE", profile)];
+    let after = vanish_mid_goal(&bus, &client, opts, &env, PyNode::kill, 15).await;
+    eprintln!("killed server (3 s lease) detected after {after:?}");
+    assert!(after < Duration::from_secs(10), "{after:?}");
+}
+
+/// Start the fake robot (with `env`), send a long goal through a fresh adapter, `stop` the robot
+/// after the first feedback, and return how long the adapter took to fail the goal as vanished
+/// (at most `limit_s`, else the test fails: a hang).
+async fn vanish_mid_goal(
+    bus: &Bus,
+    client: &SkillClient,
+    opts: GoalOptions,
+    env: &[(&str, &str)],
+    stop: fn(&mut PyNode),
+    limit_s: u64,
+) -> Duration {
+    let mut robot = PyNode::start_with_env("fake_robot.py", 74, &["--period", "0.1"], env);
     assert!(robot.wait_event(Duration::from_secs(20), "ready").is_some());
-    let adapter = Ros2Adapter::start(&bus, robot_config(FAKE_ROBOT))
+    let adapter = Ros2Adapter::start(bus, robot_config(FAKE_ROBOT))
         .await
         .unwrap();
     let h = client
@@ -125,8 +107,8 @@ async fn missing_and_vanished_servers_fail_cleanly() {
     }));
     fb_rx.recv().await.expect("feedback");
     let t = Instant::now();
-    robot.kill();
-    let outcome = tokio::time::timeout(Duration::from_secs(15), res)
+    stop(&mut robot);
+    let outcome = tokio::time::timeout(Duration::from_secs(limit_s), res)
         .await
         .expect("no hang")
         .unwrap();
@@ -135,7 +117,6 @@ async fn missing_and_vanished_servers_fail_cleanly() {
         o => panic!("expected failure, got {o:?}"),
     }
     let after = t.elapsed();
-    eprintln!("killed server (3 s lease) detected after {after:?}");
-    assert!(after < Duration::from_secs(10), "{after:?}");
     adapter.shutdown().await;
+    after
 }
