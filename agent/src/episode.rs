@@ -224,6 +224,17 @@ pub fn interrupted() -> bool {
     INTERRUPT.flag.load(std::sync::atomic::Ordering::SeqCst)
 }
 
+/// Resolves once [`interrupt`] has been called (at once if it already was).
+pub async fn wait_for_interrupt() {
+    loop {
+        let notified = INTERRUPT.notify.notified();
+        if interrupted() {
+            return;
+        }
+        notified.await;
+    }
+}
+
 async fn operator_stop(bus: &Bus) -> Event {
     let reason = "operator interrupt".to_string();
     let e = EStop {

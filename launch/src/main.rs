@@ -40,6 +40,7 @@ enum Command {
     Replay(cmd::replay::ReplayArgs),
     Rerun(cmd::rerun::RerunArgs),
     Diff(cmd::diff::DiffArgs),
+    Plan(cmd::plan::PlanArgs),
     #[cfg(feature = "perception")]
     Perceive(cmd::perceive::PerceiveArgs),
 }
@@ -101,6 +102,7 @@ fn main() {
             Command::Replay(args) => cmd::replay::run(args).await,
             Command::Rerun(args) => cmd::rerun::run(args).await,
             Command::Diff(args) => cmd::diff::run(args).await,
+            Command::Plan(args) => cmd::plan::run(args).await,
             #[cfg(feature = "perception")]
             Command::Perceive(args) => cmd::perceive::run(args).await,
         }

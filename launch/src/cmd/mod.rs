@@ -3,6 +3,7 @@
 pub mod diff;
 #[cfg(feature = "perception")]
 pub mod perceive;
+pub mod plan;
 pub mod replay;
 pub mod rerun;
 pub mod run;

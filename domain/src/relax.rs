@@ -1,0 +1,313 @@
+//! The delete relaxation: reachability analysis and the FF heuristic (Hoffmann & Nebel 2001),
+//! with preferred operators, as Fast Downward's `lama-first` uses them.
+//!
+//! Negation is handled by relaxing over literals, not atoms: `(not p)` is a fact of its own that
+//! holds initially when `p` does not and that a delete of `p` achieves (FF's compilation of
+//! negative preconditions). Disjunctive conditions are split into their disjunctive normal form;
+//! one too large to split is over-approximated by its top-level conjuncts, so the relaxation stays
+//! optimistic. The negation of a derived atom is taken to be always reachable.
+
+use crate::ground::{AtomId, Cond, Task};
+use crate::state::State;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Most disjuncts a condition is split into before it is over-approximated.
+const DNF_CAP: usize = 64;
+const NONE: u32 = u32::MAX;
+
+/// Literal index: `2 * atom` for `atom`, `2 * atom + 1` for `(not atom)`.
+#[inline]
+fn lit(a: AtomId, positive: bool) -> u32 {
+    a * 2 + u32::from(!positive)
+}
+
+#[derive(Debug, Clone)]
+struct Op {
+    pre: Vec<u32>,
+    add: Vec<u32>,
+    cost: u32,
+    /// Ground action it relaxes, [`NONE`] for axioms and the goal.
+    action: u32,
+    /// Whether it is the action's own (unconditional) part.
+    base: bool,
+}
+
+/// The delete relaxation of a [`Task`].
+#[derive(Debug, Clone)]
+pub struct Relaxation {
+    ops: Vec<Op>,
+    by_pre: Vec<Vec<u32>>,
+    no_pre: Vec<u32>,
+    goal: u32,
+    derived_neg: Vec<u32>,
+    n_atoms: u32,
+}
+
+/// Disjunctive normal form as lists of literals; `None` when it would exceed [`DNF_CAP`].
+fn dnf(c: &Cond) -> Option<Vec<Vec<u32>>> {
+    match c {
+        Cond::True => Some(vec![vec![]]),
+        Cond::False => Some(vec![]),
+        Cond::Lit(a, v) => Some(vec![vec![lit(*a, *v)]]),
+        Cond::Or(v) => {
+            let mut out = Vec::new();
+            for c in v {
+                out.extend(dnf(c)?);
+                if out.len() > DNF_CAP {
+                    return None;
+                }
+            }
+            Some(out)
+        }
+        Cond::And(v) => {
+            let mut out = vec![vec![]];
+            for c in v {
+                let d = dnf(c)?;
+                if out.len() * d.len() > DNF_CAP {
+                    return None;
+                }
+                out = out
+                    .iter()
+                    .flat_map(|a| {
+                        d.iter().map(move |b| {
+                            let mut x: Vec<u32> = a.clone();
+                            x.extend(b);
+                            x
+                        })
+                    })
+                    .collect();
+            }
+            Some(out)
+        }
+    }
+}
+
+fn dnf_or_approx(c: &Cond) -> Vec<Vec<u32>> {
+    dnf(c).unwrap_or_else(|| {
+        vec![c
+            .required_literals()
+            .into_iter()
+            .map(|(a, v)| lit(a, v))
+            .collect()]
+    })
+}
+
+impl Relaxation {
+    /// Build the relaxation of `task` (its actions, axioms and goal).
+    pub fn new(task: &Task) -> Relaxation {
+        let n_atoms = task.atoms.len() as u32;
+        let goal = 2 * n_atoms;
+        let mut ops = Vec::new();
+        for (ai, a) in task.actions.iter().enumerate() {
+            let base_effects: (Vec<u32>, bool) = match a.effects.first() {
+                Some(e) if e.cond == Cond::True => (
+                    e.add
+                        .iter()
+                        .map(|x| lit(*x, true))
+                        .chain(e.del.iter().map(|x| lit(*x, false)))
+                        .collect(),
+                    true,
+                ),
+                _ => (Vec::new(), false),
+            };
+            for d in dnf_or_approx(&a.pre) {
+                ops.push(Op {
+                    pre: d.clone(),
+                    add: base_effects.0.clone(),
+                    cost: 1,
+                    action: ai as u32,
+                    base: true,
+                });
+                let conditional = if base_effects.1 {
+                    &a.effects[1..]
+                } else {
+                    &a.effects[..]
+                };
+                for e in conditional {
+                    let add: Vec<u32> = e
+                        .add
+                        .iter()
+                        .map(|x| lit(*x, true))
+                        .chain(e.del.iter().map(|x| lit(*x, false)))
+                        .collect();
+                    for c in dnf_or_approx(&e.cond) {
+                        let mut pre = d.clone();
+                        pre.extend(c);
+                        ops.push(Op {
+                            pre,
+                            add: add.clone(),
+                            cost: 1,
+                            action: ai as u32,
+                            base: false,
+                        });
+                    }
+                }
+            }
+        }
+        for ax in &task.axioms {
+            for d in dnf_or_approx(&ax.body) {
+                ops.push(Op {
+                    pre: d,
+                    add: vec![lit(ax.head, true)],
+                    cost: 0,
+                    action: NONE,
+                    base: false,
+                });
+            }
+        }
+        for d in dnf_or_approx(&task.goal) {
+            ops.push(Op {
+                pre: d,
+                add: vec![goal],
+                cost: 0,
+                action: NONE,
+                base: false,
+            });
+        }
+        for op in &mut ops {
+            op.pre.sort_unstable();
+            op.pre.dedup();
+        }
+        let mut by_pre = vec![Vec::new(); goal as usize + 1];
+        let mut no_pre = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            if op.pre.is_empty() {
+                no_pre.push(i as u32);
+            }
+            for p in &op.pre {
+                by_pre[*p as usize].push(i as u32);
+            }
+        }
+        let derived_neg = task
+            .derived
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| **d)
+            .map(|(i, _)| lit(i as AtomId, false))
+            .collect();
+        Relaxation {
+            ops,
+            by_pre,
+            no_pre,
+            goal,
+            derived_neg,
+            n_atoms,
+        }
+    }
+
+    /// h_add exploration from `state`: the cost of every literal and its best supporter.
+    /// Stops when the goal is reached if `stop_at_goal`.
+    fn explore(&self, state: &State, stop_at_goal: bool) -> (Vec<u32>, Vec<u32>, Vec<bool>) {
+        let n = self.goal as usize + 1;
+        let mut cost = vec![NONE; n];
+        let mut supporter = vec![NONE; n];
+        let mut fired = vec![false; self.ops.len()];
+        let mut counter: Vec<u32> = self.ops.iter().map(|o| o.pre.len() as u32).collect();
+        let mut op_cost: Vec<u32> = self.ops.iter().map(|o| o.cost).collect();
+        let mut heap = BinaryHeap::new();
+        for a in 0..self.n_atoms {
+            let l = lit(a, state.get(a));
+            cost[l as usize] = 0;
+            heap.push(Reverse((0u32, l)));
+        }
+        for l in &self.derived_neg {
+            if cost[*l as usize] != 0 {
+                cost[*l as usize] = 0;
+                heap.push(Reverse((0, *l)));
+            }
+        }
+        let fire = |o: u32,
+                    c: u32,
+                    cost: &mut Vec<u32>,
+                    supporter: &mut Vec<u32>,
+                    fired: &mut Vec<bool>,
+                    heap: &mut BinaryHeap<Reverse<(u32, u32)>>| {
+            fired[o as usize] = true;
+            for a in &self.ops[o as usize].add {
+                if c < cost[*a as usize] {
+                    cost[*a as usize] = c;
+                    supporter[*a as usize] = o;
+                    heap.push(Reverse((c, *a)));
+                }
+            }
+        };
+        for o in &self.no_pre {
+            let c = self.ops[*o as usize].cost;
+            fire(*o, c, &mut cost, &mut supporter, &mut fired, &mut heap);
+        }
+        while let Some(Reverse((c, l))) = heap.pop() {
+            if c > cost[l as usize] {
+                continue;
+            }
+            if l == self.goal && stop_at_goal {
+                break;
+            }
+            for o in &self.by_pre[l as usize] {
+                let oi = *o as usize;
+                op_cost[oi] = op_cost[oi].saturating_add(c);
+                counter[oi] -= 1;
+                if counter[oi] == 0 {
+                    fire(
+                        *o,
+                        op_cost[oi],
+                        &mut cost,
+                        &mut supporter,
+                        &mut fired,
+                        &mut heap,
+                    );
+                }
+            }
+        }
+        (cost, supporter, fired)
+    }
+
+    /// Which ground actions of `task` are reachable from `state` in the relaxation.
+    pub fn reachable_actions(&self, task: &Task, state: &State) -> Vec<bool> {
+        let (_, _, fired) = self.explore(state, false);
+        let mut out = vec![false; task.actions.len()];
+        for (o, f) in self.ops.iter().zip(fired) {
+            if f && o.base && o.action != NONE {
+                out[o.action as usize] = true;
+            }
+        }
+        out
+    }
+
+    /// The FF heuristic of `state`: the number of actions in a relaxed plan, and the actions of
+    /// that plan whose relaxed preconditions hold in `state` (preferred operators).
+    /// `None` when the goal is unreachable even relaxed (a dead end).
+    pub fn ff(&self, state: &State) -> Option<(u32, Vec<u32>)> {
+        let (cost, supporter, _) = self.explore(state, true);
+        if cost[self.goal as usize] == NONE {
+            return None;
+        }
+        let mut in_plan = vec![false; self.ops.len()];
+        let mut marked = vec![false; cost.len()];
+        let mut actions: Vec<u32> = Vec::new();
+        let mut preferred = Vec::new();
+        let mut stack = vec![self.goal];
+        while let Some(l) = stack.pop() {
+            if marked[l as usize] || cost[l as usize] == 0 && supporter[l as usize] == NONE {
+                continue;
+            }
+            marked[l as usize] = true;
+            let o = supporter[l as usize];
+            if o == NONE {
+                continue;
+            }
+            let op = &self.ops[o as usize];
+            if !in_plan[o as usize] {
+                in_plan[o as usize] = true;
+                if op.action != NONE && !actions.contains(&op.action) {
+                    actions.push(op.action);
+                    if op.pre.iter().all(|p| cost[*p as usize] == 0) {
+                        preferred.push(op.action);
+                    }
+                }
+            }
+            stack.extend(op.pre.iter().copied());
+        }
+        Some((actions.len() as u32, preferred))
+    }
+}

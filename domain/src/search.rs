@@ -1,0 +1,242 @@
+//! Greedy best-first search with the FF heuristic and preferred operators (the search of Fast
+//! Downward's `lama-first`, without landmarks): two open lists, all successors and those reached
+//! by preferred operators, alternated, with the preferred list boosted whenever the heuristic
+//! improves. Duplicate states are detected on their packed bits.
+//!
+//! Every search honours [`Limits`]: a deadline, a cancellation flag and a memory bound, checked
+//! while it runs, so a module timeout stops it at once.
+
+use crate::ground::Task;
+use crate::relax::Relaxation;
+use crate::state::State;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Bounds on one search.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Give up at this instant ([`SearchError::Timeout`]).
+    pub deadline: Option<Instant>,
+    /// Give up when this flag is set ([`SearchError::Cancelled`]).
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// Give up when the stored states would exceed this many bytes ([`SearchError::OutOfMemory`]).
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    /// No deadline, no cancellation, 2 GiB of states.
+    fn default() -> Self {
+        Limits {
+            deadline: None,
+            cancel: None,
+            memory_bytes: 2 << 30,
+        }
+    }
+}
+
+/// Why a search found no plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SearchError {
+    /// Every reachable state was explored (or the goal is unreachable even without deletes):
+    /// no plan exists.
+    #[error("no plan exists (the goal is unreachable from the initial state)")]
+    Unsolvable,
+    /// The deadline passed.
+    #[error("the search ran out of time")]
+    Timeout,
+    /// The cancellation flag was set.
+    #[error("the search was cancelled")]
+    Cancelled,
+    /// The memory bound was reached.
+    #[error("the search reached its memory bound")]
+    OutOfMemory,
+}
+
+/// Counters of one search.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SearchStats {
+    /// States expanded.
+    pub expanded: usize,
+    /// Distinct states generated.
+    pub generated: usize,
+    /// Heuristic evaluations.
+    pub evaluated: usize,
+    /// Bytes of state storage at the end.
+    pub state_bytes: usize,
+}
+
+/// A plan: indices into [`Task::actions`], in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Ground actions in execution order.
+    pub actions: Vec<usize>,
+    /// What the search did.
+    pub stats: SearchStats,
+}
+
+/// Applicable-action lookup: each action is filed under one atom its precondition requires.
+struct Successors {
+    by_atom: Vec<Vec<u32>>,
+    always: Vec<u32>,
+}
+
+impl Successors {
+    fn new(task: &Task) -> Successors {
+        let mut by_atom = vec![Vec::new(); task.atoms.len()];
+        let mut always = Vec::new();
+        for (i, a) in task.actions.iter().enumerate() {
+            match a.pre.required_literals().into_iter().find(|(_, v)| *v) {
+                Some((atom, _)) => by_atom[atom as usize].push(i as u32),
+                None => always.push(i as u32),
+            }
+        }
+        Successors { by_atom, always }
+    }
+
+    fn applicable(&self, task: &Task, s: &State, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend(
+            self.always
+                .iter()
+                .copied()
+                .filter(|a| task.applicable(*a as usize, s)),
+        );
+        for atom in s.atoms() {
+            if let Some(list) = self.by_atom.get(atom as usize) {
+                out.extend(
+                    list.iter()
+                        .copied()
+                        .filter(|a| task.applicable(*a as usize, s)),
+                );
+            }
+        }
+        out.sort_unstable();
+    }
+}
+
+/// Find a plan for `task` from its initial state.
+///
+/// # Errors
+/// [`SearchError`]: no plan exists, or a limit was reached first.
+pub fn plan(task: &Task, limits: &Limits) -> Result<Plan, SearchError> {
+    plan_from(task, &task.init, limits)
+}
+
+/// Find a plan for `task` from `start` (e.g. a belief state instead of the initial state).
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_from(task: &Task, start: &State, limits: &Limits) -> Result<Plan, SearchError> {
+    let relax = Relaxation::new(task);
+    let succ = Successors::new(task);
+    let mut stats = SearchStats::default();
+    if task.goal.holds(start) {
+        return Ok(Plan {
+            actions: vec![],
+            stats,
+        });
+    }
+    let words = start.words().len().max(1);
+    let per_state = words * 8 * 2 + 48;
+    let max_states = (limits.memory_bytes / per_state).max(1);
+
+    let mut states: Vec<Rc<[u64]>> = Vec::new();
+    let mut parent: Vec<(u32, u32)> = Vec::new();
+    let mut seen: HashMap<Rc<[u64]>, u32> = HashMap::new();
+    let mut preferred_of: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut open: [BinaryHeap<Reverse<(u32, u64, u32)>>; 2] =
+        [BinaryHeap::new(), BinaryHeap::new()];
+    let mut priority = [0i64; 2];
+    let mut seq = 0u64;
+
+    stats.evaluated += 1;
+    let (h0, pref0) = relax.ff(start).ok_or(SearchError::Unsolvable)?;
+    let root: Rc<[u64]> = start.words().into();
+    states.push(root.clone());
+    seen.insert(root, 0);
+    parent.push((u32::MAX, u32::MAX));
+    preferred_of.insert(0, pref0);
+    open[0].push(Reverse((h0, seq, 0)));
+    open[1].push(Reverse((h0, seq, 0)));
+    let mut best_h = h0;
+    let mut closed = vec![false];
+    let mut app = Vec::new();
+
+    loop {
+        if stats.expanded % 32 == 0 {
+            if limits
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::Relaxed))
+            {
+                return Err(SearchError::Cancelled);
+            }
+            if limits.deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(SearchError::Timeout);
+            }
+        }
+        // The queue with the lower priority value goes next; an empty one is skipped.
+        let q = match (open[0].is_empty(), open[1].is_empty()) {
+            (true, true) => return Err(SearchError::Unsolvable),
+            (false, true) => 0,
+            (true, false) => 1,
+            (false, false) => usize::from(priority[1] < priority[0]),
+        };
+        priority[q] += 1;
+        let Reverse((_, _, n)) = open[q].pop().expect("not empty");
+        if closed[n as usize] {
+            continue;
+        }
+        closed[n as usize] = true;
+        stats.expanded += 1;
+        let state = State::from_words(&states[n as usize]);
+        let preferred = preferred_of.remove(&n).unwrap_or_default();
+        succ.applicable(task, &state, &mut app);
+        for &a in &app {
+            let next = task.apply(a as usize, &state);
+            let key: Rc<[u64]> = next.words().into();
+            if seen.contains_key(&key) {
+                continue;
+            }
+            if states.len() >= max_states {
+                return Err(SearchError::OutOfMemory);
+            }
+            let id = states.len() as u32;
+            states.push(key.clone());
+            seen.insert(key, id);
+            parent.push((n, a));
+            closed.push(false);
+            stats.generated += 1;
+            if task.goal.holds(&next) {
+                let mut actions = Vec::new();
+                let mut cur = id;
+                while parent[cur as usize].0 != u32::MAX {
+                    actions.push(parent[cur as usize].1 as usize);
+                    cur = parent[cur as usize].0;
+                }
+                actions.reverse();
+                stats.state_bytes = states.len() * per_state;
+                return Ok(Plan { actions, stats });
+            }
+            stats.evaluated += 1;
+            let Some((h, pref)) = relax.ff(&next) else {
+                continue; // dead end
+            };
+            if h < best_h {
+                best_h = h;
+                priority[1] -= 1000;
+            }
+            seq += 1;
+            open[0].push(Reverse((h, seq, id)));
+            if preferred.contains(&a) {
+                open[1].push(Reverse((h, seq, id)));
+            }
+            preferred_of.insert(id, pref);
+        }
+    }
+}
