@@ -3,17 +3,16 @@
 //!
 //! Negation is handled by relaxing over literals, not atoms: `(not p)` is a fact of its own that
 //! holds initially when `p` does not and that a delete of `p` achieves (FF's compilation of
-//! negative preconditions). Disjunctive conditions are split into their disjunctive normal form;
-//! one too large to split is over-approximated by its top-level conjuncts, so the relaxation stays
-//! optimistic. The negation of a derived atom is taken to be always reachable.
+//! negative preconditions). A disjunction becomes an auxiliary fact that each of its disjuncts
+//! achieves at no cost (as Fast Downward's translator turns `or` and `exists` into axioms), so
+//! nested `or`/`exists` relax exactly and without a blow-up into normal form. The negation of a
+//! derived atom is taken to be always reachable.
 
 use crate::ground::{AtomId, Cond, Task};
 use crate::state::State;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// Most disjuncts a condition is split into before it is over-approximated.
-const DNF_CAP: usize = 64;
 const NONE: u32 = u32::MAX;
 
 /// Literal index: `2 * atom` for `atom`, `2 * atom + 1` for `(not atom)`.
@@ -42,55 +41,41 @@ pub struct Relaxation {
     goal: u32,
     derived_neg: Vec<u32>,
     n_atoms: u32,
+    n_lits: usize,
 }
 
-/// Disjunctive normal form as lists of literals; `None` when it would exceed [`DNF_CAP`].
-fn dnf(c: &Cond) -> Option<Vec<Vec<u32>>> {
-    match c {
-        Cond::True => Some(vec![vec![]]),
-        Cond::False => Some(vec![]),
-        Cond::Lit(a, v) => Some(vec![vec![lit(*a, *v)]]),
-        Cond::Or(v) => {
-            let mut out = Vec::new();
-            for c in v {
-                out.extend(dnf(c)?);
-                if out.len() > DNF_CAP {
-                    return None;
+/// Compiles conditions into conjunctions of literals, adding auxiliary facts for disjunctions.
+struct Builder {
+    ops: Vec<Op>,
+    next_lit: u32,
+    /// A fact nothing achieves (for `False`).
+    never: u32,
+}
+
+impl Builder {
+    fn conj(&mut self, c: &Cond) -> Vec<u32> {
+        match c {
+            Cond::True => Vec::new(),
+            Cond::False => vec![self.never],
+            Cond::Lit(a, v) => vec![lit(*a, *v)],
+            Cond::And(v) => v.iter().flat_map(|c| self.conj(c)).collect(),
+            Cond::Or(v) => {
+                let aux = self.next_lit;
+                self.next_lit += 1;
+                for c in v {
+                    let pre = self.conj(c);
+                    self.ops.push(Op {
+                        pre,
+                        add: vec![aux],
+                        cost: 0,
+                        action: NONE,
+                        base: false,
+                    });
                 }
+                vec![aux]
             }
-            Some(out)
-        }
-        Cond::And(v) => {
-            let mut out = vec![vec![]];
-            for c in v {
-                let d = dnf(c)?;
-                if out.len() * d.len() > DNF_CAP {
-                    return None;
-                }
-                out = out
-                    .iter()
-                    .flat_map(|a| {
-                        d.iter().map(move |b| {
-                            let mut x: Vec<u32> = a.clone();
-                            x.extend(b);
-                            x
-                        })
-                    })
-                    .collect();
-            }
-            Some(out)
         }
     }
-}
-
-fn dnf_or_approx(c: &Cond) -> Vec<Vec<u32>> {
-    dnf(c).unwrap_or_else(|| {
-        vec![c
-            .required_literals()
-            .into_iter()
-            .map(|(a, v)| lit(a, v))
-            .collect()]
-    })
 }
 
 impl Relaxation {
@@ -98,78 +83,74 @@ impl Relaxation {
     pub fn new(task: &Task) -> Relaxation {
         let n_atoms = task.atoms.len() as u32;
         let goal = 2 * n_atoms;
-        let mut ops = Vec::new();
+        let mut b = Builder {
+            ops: Vec::new(),
+            next_lit: goal + 2,
+            never: goal + 1,
+        };
         for (ai, a) in task.actions.iter().enumerate() {
-            let base_effects: (Vec<u32>, bool) = match a.effects.first() {
-                Some(e) if e.cond == Cond::True => (
+            let pre = b.conj(&a.pre);
+            let mut effects = a.effects.iter().peekable();
+            let base_add: Vec<u32> = match effects.peek() {
+                Some(e) if e.cond == Cond::True => {
+                    let e = effects.next().expect("peeked");
                     e.add
                         .iter()
                         .map(|x| lit(*x, true))
                         .chain(e.del.iter().map(|x| lit(*x, false)))
-                        .collect(),
-                    true,
-                ),
-                _ => (Vec::new(), false),
+                        .collect()
+                }
+                _ => Vec::new(),
             };
-            for d in dnf_or_approx(&a.pre) {
-                ops.push(Op {
-                    pre: d.clone(),
-                    add: base_effects.0.clone(),
-                    cost: 1,
-                    action: ai as u32,
-                    base: true,
-                });
-                let conditional = if base_effects.1 {
-                    &a.effects[1..]
-                } else {
-                    &a.effects[..]
-                };
-                for e in conditional {
-                    let add: Vec<u32> = e
+            b.ops.push(Op {
+                pre: pre.clone(),
+                add: base_add,
+                cost: 1,
+                action: ai as u32,
+                base: true,
+            });
+            for e in effects {
+                let mut p = pre.clone();
+                p.extend(b.conj(&e.cond));
+                b.ops.push(Op {
+                    pre: p,
+                    add: e
                         .add
                         .iter()
                         .map(|x| lit(*x, true))
                         .chain(e.del.iter().map(|x| lit(*x, false)))
-                        .collect();
-                    for c in dnf_or_approx(&e.cond) {
-                        let mut pre = d.clone();
-                        pre.extend(c);
-                        ops.push(Op {
-                            pre,
-                            add: add.clone(),
-                            cost: 1,
-                            action: ai as u32,
-                            base: false,
-                        });
-                    }
-                }
-            }
-        }
-        for ax in &task.axioms {
-            for d in dnf_or_approx(&ax.body) {
-                ops.push(Op {
-                    pre: d,
-                    add: vec![lit(ax.head, true)],
-                    cost: 0,
-                    action: NONE,
+                        .collect(),
+                    cost: 1,
+                    action: ai as u32,
                     base: false,
                 });
             }
         }
-        for d in dnf_or_approx(&task.goal) {
-            ops.push(Op {
-                pre: d,
-                add: vec![goal],
+        for ax in &task.axioms {
+            let pre = b.conj(&ax.body);
+            b.ops.push(Op {
+                pre,
+                add: vec![lit(ax.head, true)],
                 cost: 0,
                 action: NONE,
                 base: false,
             });
         }
+        let pre = b.conj(&task.goal);
+        b.ops.push(Op {
+            pre,
+            add: vec![goal],
+            cost: 0,
+            action: NONE,
+            base: false,
+        });
+        let mut ops = b.ops;
         for op in &mut ops {
             op.pre.sort_unstable();
             op.pre.dedup();
         }
-        let mut by_pre = vec![Vec::new(); goal as usize + 1];
+        let n_lits = b.next_lit as usize;
+        let mut by_pre = vec![Vec::new(); n_lits];
         let mut no_pre = Vec::new();
         for (i, op) in ops.iter().enumerate() {
             if op.pre.is_empty() {
@@ -193,13 +174,14 @@ impl Relaxation {
             goal,
             derived_neg,
             n_atoms,
+            n_lits,
         }
     }
 
     /// h_add exploration from `state`: the cost of every literal and its best supporter.
     /// Stops when the goal is reached if `stop_at_goal`.
     fn explore(&self, state: &State, stop_at_goal: bool) -> (Vec<u32>, Vec<u32>, Vec<bool>) {
-        let n = self.goal as usize + 1;
+        let n = self.n_lits;
         let mut cost = vec![NONE; n];
         let mut supporter = vec![NONE; n];
         let mut fired = vec![false; self.ops.len()];
