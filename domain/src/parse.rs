@@ -51,7 +51,8 @@ fn syntax_error(text: &str, e: nom::Err<pddl::parsers::ParseError<'_>>, what: &s
     }
 }
 
-/// PDDL is case-insensitive; comments are dropped so that the parser and [`line_of`] see code.
+/// PDDL is case-insensitive; comments are dropped so that the parser and [`line_of`] see code;
+/// a space goes between adjacent lists (`(a)(b)`), which the parser would otherwise refuse.
 fn normalise(text: &str) -> String {
     text.lines()
         .map(|l| match l.find(';') {
@@ -61,6 +62,7 @@ fn normalise(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
         .to_ascii_lowercase()
+        .replace(")(", ") (")
 }
 
 /// Read and check a PDDL domain file.
@@ -408,7 +410,7 @@ impl DomainBuilder<'_> {
     fn params(&self, vars: &pddl::TypedVariables, field: &str) -> Result<Vec<Param>> {
         let mut out: Vec<Param> = Vec::new();
         for v in vars.iter() {
-            let name = v.value().to_string();
+            let name = v.value().to_string().trim_start_matches('?').to_string();
             if out.iter().any(|p| p.name == name) {
                 return Err(err(
                     ErrorKind::Duplicate,
@@ -491,7 +493,7 @@ impl DomainBuilder<'_> {
     fn term(&self, t: &pddl::Term, scope: &[Param], field: &str) -> Result<Term> {
         match t {
             pddl::Term::Variable(v) => {
-                let name = v.to_string();
+                let name = v.to_string().trim_start_matches('?').to_string();
                 if !scope.iter().any(|p| p.name == name) {
                     return Err(err(
                         ErrorKind::Undeclared,

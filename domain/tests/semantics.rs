@@ -1,0 +1,173 @@
+//! The semantics of the domain model on small domains: effects, quantifiers, derived predicates,
+//! equality, and the search's answers and limits.
+
+use clea_domain::search::{plan, Limits, SearchError};
+use clea_domain::{parse_domain, parse_problem, Task};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn task(domain: &str, problem: &str) -> Task {
+    let d = parse_domain(domain).expect("domain");
+    let p = parse_problem(&d, problem).expect("problem");
+    Task::ground(&d, &p).expect("grounds")
+}
+
+fn holds(t: &Task, s: &clea_domain::State, pred: &str, args: &[&str]) -> bool {
+    t.atom_id(pred, args).is_some_and(|a| s.get(a))
+}
+
+const LAMPS: &str = "(define (domain lamps) (:requirements :adl)
+  (:types lamp room)
+  (:predicates (on ?l - lamp) (in ?l - lamp ?r - room) (dark ?r - room) (swapped))
+  (:action all_on :parameters (?r - room)
+    :precondition (exists (?l - lamp) (and (in ?l ?r) (not (on ?l))))
+    :effect (and (forall (?l - lamp) (when (in ?l ?r) (on ?l))) (not (dark ?r))))
+  (:action toggle :parameters (?l - lamp)
+    :effect (and (when (on ?l) (not (on ?l))) (when (not (on ?l)) (on ?l))))
+  (:action flicker :parameters (?l - lamp)
+    :precondition (imply (on ?l) (swapped))
+    :effect (and (not (on ?l)) (on ?l))))";
+
+const LAMPS_P: &str = "(define (problem p) (:domain lamps)
+  (:objects a b c - lamp kitchen hall - room)
+  (:init (in a kitchen) (in b kitchen) (in c hall) (on a) (dark kitchen) (dark hall))
+  (:goal (and (on a) (on b) (not (dark kitchen)))))";
+
+#[test]
+fn conditional_effects_read_the_state_before_the_action() {
+    let t = task(LAMPS, LAMPS_P);
+    let toggle_a = t.find_action("toggle", &["a"]).expect("grounded");
+    let s = t.apply(toggle_a, &t.init);
+    // on(a) held before: only the first `when` fires, so a is off (not toggled twice).
+    assert!(!holds(&t, &s, "on", &["a"]));
+    let s = t.apply(toggle_a, &s);
+    assert!(holds(&t, &s, "on", &["a"]));
+}
+
+#[test]
+fn forall_effects_and_exists_preconditions() {
+    let t = task(LAMPS, LAMPS_P);
+    let kitchen = t.find_action("all_on", &["kitchen"]).expect("grounded");
+    assert!(t.applicable(kitchen, &t.init), "b is off in the kitchen");
+    let s = t.apply(kitchen, &t.init);
+    assert!(holds(&t, &s, "on", &["a"]) && holds(&t, &s, "on", &["b"]));
+    assert!(!holds(&t, &s, "on", &["c"]), "c is in the hall");
+    assert!(!holds(&t, &s, "dark", &["kitchen"]));
+    assert!(
+        !t.applicable(kitchen, &s),
+        "no lamp of the kitchen is off any more"
+    );
+    assert!(t.goal.holds(&s));
+}
+
+#[test]
+fn an_atom_added_and_deleted_ends_up_true_and_imply_is_material() {
+    let t = task(LAMPS, LAMPS_P);
+    let flicker_a = t.find_action("flicker", &["a"]).expect("grounded");
+    let flicker_b = t.find_action("flicker", &["b"]).expect("grounded");
+    assert!(!t.applicable(flicker_a, &t.init), "on(a) and not swapped");
+    assert!(
+        t.applicable(flicker_b, &t.init),
+        "b is off: the implication holds"
+    );
+    let s = t.apply(flicker_b, &t.init);
+    assert!(holds(&t, &s, "on", &["b"]));
+}
+
+#[test]
+fn derived_predicates_are_closed_after_every_action() {
+    let d = "(define (domain tower) (:requirements :derived-predicates :equality)
+      (:predicates (on ?x ?y) (above ?x ?y) (clear ?x))
+      (:derived (above ?x ?y) (or (on ?x ?y) (exists (?z) (and (on ?x ?z) (above ?z ?y)))))
+      (:action stack :parameters (?x ?y)
+        :precondition (and (clear ?x) (clear ?y) (not (= ?x ?y)) (not (above ?y ?x)))
+        :effect (and (on ?x ?y) (not (clear ?y)))))";
+    let p = "(define (problem p) (:domain tower) (:objects a b c)
+      (:init (clear a) (clear b) (clear c) (on b c))
+      (:goal (above a c)))";
+    let t = task(d, p);
+    assert!(holds(&t, &t.init, "above", &["b", "c"]));
+    assert!(
+        t.find_action("stack", &["a", "a"]).is_none(),
+        "equality folds away x = y"
+    );
+    let found = plan(&t, &Limits::default()).expect("a plan");
+    let mut s = t.init.clone();
+    for a in &found.actions {
+        assert!(t.applicable(*a, &s));
+        s = t.apply(*a, &s);
+    }
+    assert!(
+        holds(&t, &s, "above", &["a", "c"]),
+        "transitive: a on b above c"
+    );
+    assert_eq!(found.actions.len(), 1);
+    assert_eq!(t.action_text(found.actions[0]), "(stack a b)");
+}
+
+#[test]
+fn search_finds_plans_and_reports_unsolvable_tasks() {
+    let t = task(LAMPS, LAMPS_P);
+    let p = plan(&t, &Limits::default()).expect("a plan");
+    let mut s = t.init.clone();
+    for a in &p.actions {
+        assert!(t.applicable(*a, &s), "{} applicable", t.action_text(*a));
+        s = t.apply(*a, &s);
+    }
+    assert!(t.goal.holds(&s));
+    let none = LAMPS_P.replace("(not (dark kitchen))", "(in c kitchen)");
+    let t = task(LAMPS, &none);
+    assert_eq!(plan(&t, &Limits::default()), Err(SearchError::Unsolvable));
+}
+
+/// A task whose search space is large: n lamps, each toggled freely, goal all on but one
+/// action that makes it impossible to finish quickly.
+fn big_task() -> Task {
+    let n = 18;
+    let lamps: Vec<String> = (0..n).map(|i| format!("l{i}")).collect();
+    let d = "(define (domain many) (:predicates (on ?l) (lamp ?l) (never))
+      (:action toggle :parameters (?l) :precondition (lamp ?l)
+        :effect (and (when (on ?l) (not (on ?l))) (when (not (on ?l)) (on ?l)))))";
+    let p = format!(
+        "(define (problem p) (:domain many) (:objects {}) (:init {}) (:goal (and (never) (on l0))))",
+        lamps.join(" "),
+        lamps.iter().map(|l| format!("(lamp {l})")).collect::<String>()
+    );
+    task(d, &p)
+}
+
+#[test]
+fn limits_stop_the_search() {
+    let t = big_task();
+    // The goal needs `never`, which nothing adds: a dead end the relaxation sees at once.
+    assert_eq!(plan(&t, &Limits::default()), Err(SearchError::Unsolvable));
+
+    let d = "(define (domain many) (:predicates (on ?l) (lamp ?l))
+      (:action toggle :parameters (?l) :precondition (lamp ?l)
+        :effect (and (when (on ?l) (not (on ?l))) (when (not (on ?l)) (on ?l)))))";
+    let lamps: Vec<String> = (0..20).map(|i| format!("l{i}")).collect();
+    // All on, and l0 off: contradictory but the relaxation cannot tell: the search must explore.
+    let p = format!(
+        "(define (problem p) (:domain many) (:objects {}) (:init {}) (:goal (and (on l0) (not (on l0)) {})))",
+        lamps.join(" "),
+        lamps.iter().map(|l| format!("(lamp {l})")).collect::<String>(),
+        lamps.iter().map(|l| format!("(on {l})")).collect::<String>()
+    );
+    let t = task(d, &p);
+    let past = Limits {
+        deadline: Some(Instant::now()),
+        ..Limits::default()
+    };
+    assert_eq!(plan(&t, &past), Err(SearchError::Timeout));
+    let cancelled = Limits {
+        cancel: Some(Arc::new(AtomicBool::new(true))),
+        ..Limits::default()
+    };
+    assert_eq!(plan(&t, &cancelled), Err(SearchError::Cancelled));
+    let small = Limits {
+        memory_bytes: 64 << 10,
+        ..Limits::default()
+    };
+    assert_eq!(plan(&t, &small), Err(SearchError::OutOfMemory));
+}
