@@ -4,7 +4,7 @@
 //! after each step (the world's own dynamics, the oven roasting, included).
 
 use clea_bus::msg::WorldVocabulary;
-use clea_domain::{parse_domain, parse_problem, Domain, State, Task};
+use clea_domain::{parse_problem, Domain, State, Task};
 use clea_sim::scenario::{load_path, Scenario};
 use clea_sim::world::SimWorld;
 use clea_skills::{parse_call, validate, Check, Goal, Location, WorldState};
