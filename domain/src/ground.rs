@@ -636,6 +636,27 @@ impl Task {
         self.atom_ids.get(&GroundAtom { pred, args }).copied()
     }
 
+    /// Whether `(pred args...)` holds in `state`: a static fact as in the initial state, a fluent
+    /// or derived one as `state` says (an atom no action, axiom or initial fact mentions is false).
+    pub fn holds(&self, pred: &str, args: &[&str], state: &State) -> bool {
+        let Some(p) = self.domain.predicate(pred) else {
+            return false;
+        };
+        let Some(args) = args
+            .iter()
+            .map(|a| self.object_ids.get(*a).copied())
+            .collect::<Option<Vec<_>>>()
+        else {
+            return false;
+        };
+        let ga = GroundAtom { pred: p, args };
+        if self.fluent[p] {
+            self.atom_ids.get(&ga).is_some_and(|a| state.get(*a))
+        } else {
+            self.static_true.contains(&ga)
+        }
+    }
+
     /// The object named `name`.
     pub fn object(&self, name: &str) -> Option<ObjId> {
         self.object_ids.get(name).copied()

@@ -12,6 +12,11 @@
 //! - [`ground`]: grounding with static folding and relaxed reachability pruning → a [`Task`] of
 //!   ground atoms, actions and stratified axioms; evaluation ([`Cond::holds`]) and application
 //!   ([`Task::apply`]) of actions on a [`State`].
+//! - [`binding`]: the skill binding (YAML beside the domain): per action the acting-robot
+//!   parameter, a description for models and a default timeout; world dynamics; the observation
+//!   model.
+//! - [`call`]: skill calls validated against a bound domain (name, parameters, object names and
+//!   types), the rule critic's check naming the unmet precondition, the JSON schema of calls.
 //! - [`relax`]: the delete relaxation, reachability and the FF heuristic with preferred operators.
 //! - [`search`]: greedy best-first search as Fast Downward's `lama-first` (minus landmarks),
 //!   bounded by a deadline, a cancellation flag and memory ([`Limits`]).
@@ -32,6 +37,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod binding;
+pub mod call;
 pub mod error;
 pub mod ground;
 pub mod lifted;
@@ -40,6 +47,7 @@ pub mod relax;
 pub mod search;
 pub mod state;
 
+pub use binding::{read_bound_domain, Binding, BoundDomain};
 pub use error::{DomainError, ErrorKind};
 pub use ground::{AtomId, Cond, Task};
 pub use lifted::{Domain, Problem};

@@ -4,7 +4,9 @@
 //! after each step (the world's own dynamics, the oven roasting, included).
 
 use clea_bus::msg::WorldVocabulary;
-use clea_domain::{parse_problem, Domain, State, Task};
+use clea_domain::binding::Binding;
+use clea_domain::call::{unmet_precondition, validate_positional};
+use clea_domain::{parse_problem, read_bound_domain, BoundDomain, State, Task};
 use clea_sim::scenario::{load_path, Scenario};
 use clea_sim::world::SimWorld;
 use clea_skills::{parse_call, validate, Check, Goal, Location, WorldState};
@@ -16,9 +18,10 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn kitchen_domain() -> Domain {
-    clea_domain::read_domain(&root().join("domains/clea-kitchen/domain.pddl"))
-        .expect("kitchen domain")
+/// The kitchen's domain and skill binding, checked.
+fn kitchen() -> BoundDomain {
+    read_bound_domain(&root().join("domains/clea-kitchen/binding.yaml"))
+        .expect("kitchen domain and binding")
 }
 
 /// The scenario's world and initial state as a PDDL problem of the kitchen domain.
@@ -157,6 +160,7 @@ fn settle(t: &Task, mut s: State) -> State {
 
 struct Pair<'a> {
     task: &'a Task,
+    binding: &'a Binding,
     vocab: &'a WorldVocabulary,
     sim: WorldState,
     pddl: State,
@@ -175,6 +179,10 @@ impl Pair<'_> {
             .task
             .find_action(name, &refs)
             .is_some_and(|a| self.task.applicable(a, &self.pddl));
+        // The critic's rule check over the lifted precondition says the same as the grounded one.
+        let call = validate_positional(self.task, self.binding, name, &refs).expect("well-typed");
+        let unmet = unmet_precondition(self.task, &self.pddl, &call);
+        assert_eq!(unmet.is_none(), pddl, "{text}: critic says {unmet:?}");
         (sim, pddl)
     }
 
@@ -213,17 +221,19 @@ impl Pair<'_> {
 
 #[test]
 fn the_kitchen_domain_agrees_with_the_simulator_on_every_scenario() {
-    let domain = kitchen_domain();
+    let bound = kitchen();
+    let domain = &bound.domain;
     let scenarios = load_path(&root().join("scenarios/clea-kitchen")).expect("scenarios");
     assert!(scenarios.len() >= 26);
     for s in &scenarios {
         let start = SimWorld::new(s, 0).state().clone();
-        let problem = parse_problem(&domain, &problem_text(s, &start))
+        let problem = parse_problem(domain, &problem_text(s, &start))
             .unwrap_or_else(|e| panic!("{}: {e}", s.name));
-        let task = Task::ground(&domain, &problem).expect("grounds");
+        let task = Task::ground(domain, &problem).expect("grounds");
         let calls = all_calls(&task);
         let fresh = || Pair {
             task: &task,
+            binding: &bound.binding,
             vocab: &s.world,
             sim: start.clone(),
             pddl: task.init.clone(),
@@ -268,14 +278,15 @@ fn the_kitchen_domain_agrees_with_the_simulator_on_every_scenario() {
 
 #[test]
 fn the_embedded_planner_solves_every_unperturbed_kitchen_task() {
-    let domain = kitchen_domain();
+    let bound = kitchen();
+    let domain = &bound.domain;
     for s in load_path(&root().join("scenarios/clea-kitchen")).expect("scenarios") {
         if s.goals.iter().any(|g| matches!(g, Goal::Found { .. })) {
             continue; // search tasks are about the agent's belief
         }
         let start = SimWorld::new(&s, 0).state().clone();
-        let problem = parse_problem(&domain, &problem_text(&s, &start)).expect("problem");
-        let task = Task::ground(&domain, &problem).expect("grounds");
+        let problem = parse_problem(domain, &problem_text(&s, &start)).expect("problem");
+        let task = Task::ground(domain, &problem).expect("grounds");
         let plan = clea_domain::search::plan(&task, &Default::default())
             .unwrap_or_else(|e| panic!("{}: {e}", s.name));
         let mut st = task.init.clone();

@@ -26,7 +26,8 @@
     (roasted ?o - item)
     ; derived
     (reaches ?r - robot ?x - receptacle)
-    (accessible ?x - receptacle))
+    (accessible ?x - receptacle)
+    (sees ?r - robot ?t - object))
 
   (:derived (reaches ?r - robot ?x - receptacle)
     (or (in_reach ?r ?x)
@@ -34,6 +35,14 @@
 
   (:derived (accessible ?x - receptacle)
     (or (not (openable ?x)) (open ?x)))
+
+  ; The observation model (the binding names it): a robot sees where it stands, the receptacles
+  ; it reaches, what it holds, and the items in those receptacles unless they are closed.
+  (:derived (sees ?r - robot ?t - object)
+    (or (at ?r ?t)
+        (reaches ?r ?t)
+        (holding ?r ?t)
+        (exists (?x - receptacle) (and (reaches ?r ?x) (accessible ?x) (in ?t ?x)))))
 
   (:action go_to
     :parameters (?r - robot ?p - navigation_point)
