@@ -7,6 +7,8 @@
 //! - [`belief`]: a belief message read back as facts.
 //! - [`executor`]: sends validated actions as skill goals; collects feedback and observations.
 //! - [`frames`]: camera frames (raw or compressed bus images) as image files for vision models.
+//! - [`domain_agent`]: the closed loop over any domain written as data (PDDL + skill binding):
+//!   belief as facts, heuristic search on it, the rule critic naming the unmet literal, replanning.
 //! - [`openloop`]: a fixed action list executed blindly (the reference-plan baseline).
 //! - [`report`]: episode and suite reports.
 #![deny(missing_docs)]
@@ -14,6 +16,7 @@
 pub mod actors;
 pub mod backends;
 pub mod belief;
+pub mod domain_agent;
 // statig generates `State` and `Superstate` without docs; the states are documented on their handlers.
 #[allow(missing_docs)]
 pub mod controller;

@@ -69,7 +69,7 @@ pub enum CallError {
         value: String,
     },
     /// An object of the wrong type.
-    #[error("{skill}: {param} = {value:?} is a {actual}, not a {expected}")]
+    #[error("{skill}: {param} = {value:?} is of type {actual}, not {expected}")]
     WrongType {
         /// Skill.
         skill: String,

@@ -81,7 +81,7 @@ fn calls_are_validated_checked_and_described_by_the_bound_domain() {
         (
             "switch_on",
             vec!["a", "r1"],
-            "switch_on: r = \"a\" is a lamp, not a robot",
+            "switch_on: r = \"a\" is of type lamp, not robot",
         ),
         (
             "switch_on",

@@ -8,3 +8,4 @@ pub mod replay;
 pub mod rerun;
 pub mod run;
 pub mod sim;
+pub mod sim_domain;

@@ -1,4 +1,5 @@
-//! `clea sim`: run scenarios against the simulated CLEA kitchen, or serve its robots.
+//! `clea sim`: run scenarios against the simulated CLEA kitchen, or serve its robots; scenarios
+//! of a domain written as data (PDDL + skill binding) go to [`super::sim_domain`].
 
 use crate::error::CliError;
 use crate::table;
@@ -115,6 +116,9 @@ pub async fn run(args: SimArgs) -> Result<(), CliError> {
 /// Run the episodes `args` describe and return their report (`None` after `--serve`).
 pub async fn run_suite(args: &SimArgs) -> Result<Option<SuiteReport>, CliError> {
     let args = args.clone();
+    if let Some(domain_scenarios) = crate::cmd::sim_domain::load(&args.path)? {
+        return crate::cmd::sim_domain::run(&args, &domain_scenarios).map(Some);
+    }
     let scenarios = scenario::load_path(&args.path)?;
     let bus_config = BusConfig {
         namespace: args.namespace.clone(),

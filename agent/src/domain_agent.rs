@@ -1,0 +1,211 @@
+//! The closed loop over any domain written as data, with the symbolic backends: the belief is a
+//! fact set (initially what the problem states), updated by each robot's perception and by the
+//! predicted effects of each executed skill; the planner is `clea_domain`'s heuristic search on
+//! the belief; the rule critic checks each action's precondition on the belief and names the
+//! unmet literal; a rejection, a failed skill or an exhausted plan triggers replanning.
+//!
+//! Pure logic over a [`DomainEnv`] (the simulator, or a robot adapter), tested without zenoh.
+
+use clea_domain::binding::Binding;
+use clea_domain::call::{unmet_precondition, validate_positional, Call};
+use clea_domain::search::{plan_from, Limits};
+use clea_domain::{AtomId, State, Task};
+use std::time::{Duration, Instant};
+
+/// What the loop acts on: executes skill calls and reports what robots perceive.
+pub trait DomainEnv {
+    /// Execute a validated call (one step); `Err` with the reason it failed.
+    ///
+    /// # Errors
+    /// The robot's reason, e.g. the unmet precondition.
+    fn execute(&mut self, call: &Call) -> Result<(), String>;
+    /// What `robot` perceives now: facts and their values.
+    fn perceive(&self, robot: &str) -> Vec<(AtomId, bool)>;
+    /// Whether the step budget is used up.
+    fn out_of_steps(&self) -> bool;
+}
+
+/// Settings of one episode.
+#[derive(Debug, Clone)]
+pub struct DomainAgentOptions {
+    /// Check each action on the belief before executing it (`false`: the no-critic ablation).
+    pub critic: bool,
+    /// Plan once and execute blindly (the open-loop ablation).
+    pub open_loop: bool,
+    /// Time for one search (s).
+    pub plan_timeout: Duration,
+    /// Critic rejections in a row before the episode ends.
+    pub max_rejections_in_a_row: u32,
+}
+
+impl Default for DomainAgentOptions {
+    /// Critic on, closed loop, 30 s per search, 5 rejections in a row.
+    fn default() -> Self {
+        DomainAgentOptions {
+            critic: true,
+            open_loop: false,
+            plan_timeout: Duration::from_secs(30),
+            max_rejections_in_a_row: 5,
+        }
+    }
+}
+
+/// How an episode went, from the agent's side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainOutcome {
+    /// Why it ended.
+    pub reason: String,
+    /// Critic rejections.
+    pub critic_rejections: u32,
+    /// Plans made after the first.
+    pub replans: u32,
+    /// Skill calls executed (failed ones included).
+    pub executed: Vec<String>,
+}
+
+/// The robots of a task: objects that fill some skill's robot parameter.
+pub fn robots(task: &Task, binding: &Binding) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, skill) in &binding.actions {
+        let Some(schema) = task.domain.action(name) else {
+            continue;
+        };
+        let Some(p) = schema.params.iter().find(|p| p.name == skill.robot) else {
+            continue;
+        };
+        for (o, t) in task.objects.iter().zip(&task.object_types) {
+            if task.domain.fits(*t, &p.types) && !out.contains(o) {
+                out.push(o.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The world's dynamics on a state, to a fixpoint (the agent predicts them as the world runs them).
+fn settle(task: &Task, binding: &Binding, mut s: State) -> State {
+    for _ in 0..=task.actions.len() {
+        let next = (0..task.actions.len()).find(|a| {
+            binding
+                .dynamics
+                .contains(&task.domain.actions[task.actions[*a].schema].name)
+                && task.applicable(*a, &s)
+        });
+        match next {
+            Some(a) => s = task.apply(a, &s),
+            None => break,
+        }
+    }
+    s
+}
+
+fn observe(task: &Task, env: &dyn DomainEnv, robots: &[String], belief: &mut State) {
+    for r in robots {
+        for (a, v) in env.perceive(r) {
+            belief.set(a, v);
+        }
+    }
+    task.close(belief);
+}
+
+/// Run one episode of the closed loop (or an ablation) until the goal holds in the belief, no
+/// plan exists, a budget is used up, or the critic rejects too often.
+pub fn run_domain_episode(
+    task: &Task,
+    binding: &Binding,
+    env: &mut dyn DomainEnv,
+    opts: &DomainAgentOptions,
+) -> DomainOutcome {
+    let robots = robots(task, binding);
+    let mut belief = task.init.clone();
+    observe(task, env, &robots, &mut belief);
+    let mut out = DomainOutcome {
+        reason: String::new(),
+        critic_rejections: 0,
+        replans: 0,
+        executed: Vec::new(),
+    };
+    let mut plan: Vec<Call> = Vec::new();
+    let mut planned = false;
+    let mut rejections_in_a_row = 0;
+    loop {
+        if task.goal.holds(&belief) {
+            out.reason = "done: the goal holds in the belief".into();
+            return out;
+        }
+        if env.out_of_steps() {
+            out.reason = "step budget used up".into();
+            return out;
+        }
+        if plan.is_empty() {
+            if planned && opts.open_loop {
+                out.reason = "open loop: the plan is executed and the goal is not reached".into();
+                return out;
+            }
+            let limits = Limits {
+                deadline: Some(Instant::now() + opts.plan_timeout),
+                ..Limits::default()
+            };
+            let found = match plan_from(task, &belief, &limits) {
+                Ok(p) => p,
+                Err(e) => {
+                    out.reason = format!("planner: {e}");
+                    return out;
+                }
+            };
+            out.replans += u32::from(planned);
+            planned = true;
+            for a in found.actions {
+                let (name, args) = task.action_call(a);
+                // World dynamics are not called: the world applies them after the step before.
+                if binding.dynamics.iter().any(|d| d == name) {
+                    continue;
+                }
+                match validate_positional(task, binding, name, &args) {
+                    Ok(c) => plan.push(c),
+                    Err(e) => {
+                        out.reason = format!("planner proposed an invalid call: {e}");
+                        return out;
+                    }
+                }
+            }
+            if plan.is_empty() {
+                // Only dynamics are left to happen: one more observation decides.
+                out.reason = "done: only the world's own dynamics are left".into();
+                return out;
+            }
+        }
+        let call = plan.remove(0);
+        if opts.critic && !opts.open_loop {
+            if let Some(unmet) = unmet_precondition(task, &belief, &call) {
+                out.critic_rejections += 1;
+                rejections_in_a_row += 1;
+                tracing::debug!(%call, %unmet, "critic rejects");
+                if rejections_in_a_row >= opts.max_rejections_in_a_row {
+                    out.reason = format!("critic rejected {rejections_in_a_row} actions in a row (last: {call}: {unmet})");
+                    return out;
+                }
+                plan.clear();
+                continue;
+            }
+        }
+        rejections_in_a_row = 0;
+        out.executed.push(call.to_string());
+        let refs: Vec<&str> = call.args.iter().map(String::as_str).collect();
+        let result = env.execute(&call);
+        if result.is_ok() {
+            // Predict the effects; what the robots perceive overrides the prediction.
+            if let Some(a) = task.find_action(&call.skill, &refs) {
+                if task.applicable(a, &belief) {
+                    belief = task.apply(a, &belief);
+                }
+            }
+            belief = settle(task, binding, belief);
+        } else if !opts.open_loop {
+            plan.clear();
+        }
+        if !opts.open_loop {
+            observe(task, env, &robots, &mut belief);
+        }
+    }
+}
