@@ -10,9 +10,12 @@
 
 use crate::error::{DomainError, ErrorKind};
 use crate::lifted::*;
+use crate::search::{Limits, SearchError};
 use crate::state::State;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 /// Variable bindings of a scope, innermost last.
 type Env = Vec<(String, ObjId)>;
@@ -179,7 +182,27 @@ pub struct Task {
     object_ids: HashMap<String, ObjId>,
     static_true: HashSet<GroundAtom>,
     fluent: Vec<bool>,
+    /// Bounds while grounding, and the one that stopped it.
+    budget: Limits,
+    stopped: Option<SearchError>,
+    ticks: u64,
 }
+
+/// Why grounding failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GroundError {
+    /// The domain or problem does not check.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// A limit was reached while grounding.
+    #[error("grounding stopped: {0}")]
+    Limit(#[from] SearchError),
+}
+
+/// Rough bytes of one ground action and one ground atom, for the memory bound while grounding.
+const ACTION_BYTES: usize = 256;
+const ATOM_BYTES: usize = 96;
 
 /// Stratum of every predicate (0 for basic ones): a derived predicate that depends on another
 /// one negatively sits in a higher stratum.
@@ -248,6 +271,29 @@ impl Task {
     /// [`ErrorKind::NotStratifiable`] (checked at parse time too), or [`ErrorKind::Type`] for an
     /// initial atom whose objects do not fit the predicate's types.
     pub fn ground(domain: &Domain, problem: &Problem) -> Result<Task, DomainError> {
+        Task::ground_within(domain, problem, &Limits::default()).map_err(|e| match e {
+            GroundError::Domain(e) => e,
+            GroundError::Limit(l) => DomainError::new(
+                ErrorKind::Unsupported,
+                "",
+                format!(
+                    "grounding stopped: {l} ({} MiB)",
+                    Limits::default().memory_bytes >> 20
+                ),
+            ),
+        })
+    }
+
+    /// Ground `problem` over `domain` within `limits` (deadline, cancellation, memory).
+    ///
+    /// # Errors
+    /// [`GroundError::Domain`] as [`Task::ground`]; [`GroundError::Limit`] when a limit is
+    /// reached first.
+    pub fn ground_within(
+        domain: &Domain,
+        problem: &Problem,
+        limits: &Limits,
+    ) -> Result<Task, GroundError> {
         let object_ids: HashMap<String, ObjId> = problem
             .objects
             .iter()
@@ -275,6 +321,9 @@ impl Task {
             object_ids,
             static_true: HashSet::new(),
             fluent,
+            budget: limits.clone(),
+            stopped: None,
+            ticks: 0,
         };
         let mut init_atoms = Vec::new();
         for (pred, args) in &problem.init {
@@ -317,6 +366,9 @@ impl Task {
             let mut env = Vec::new();
             t.ground_action(si, &schema, &checks, 0, &mut env);
         }
+        if let Some(limit) = t.stopped {
+            return Err(limit.into());
+        }
         let mut init = State::with_atoms(t.atoms.len(), &init_atoms);
         t.close(&mut init);
         t.init = init;
@@ -337,6 +389,9 @@ impl Task {
         depth: usize,
         env: &mut Vec<(String, ObjId)>,
     ) {
+        if self.stopped.is_some() || self.over_budget() {
+            return;
+        }
         if depth == schema.params.len() {
             let pre = self.cond(&schema.precondition, env, true);
             if pre == Cond::False {
@@ -384,6 +439,26 @@ impl Task {
             }
             env.pop();
         }
+    }
+
+    /// Whether a limit is reached (checked every 1024 calls); records which.
+    fn over_budget(&mut self) -> bool {
+        self.ticks += 1;
+        if self.ticks % 1024 != 0 {
+            return false;
+        }
+        let b = &self.budget;
+        self.stopped = if b.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            Some(SearchError::Cancelled)
+        } else if b.deadline.is_some_and(|d| Instant::now() >= d) {
+            Some(SearchError::Timeout)
+        } else if self.actions.len() * ACTION_BYTES + self.atoms.len() * ATOM_BYTES > b.memory_bytes
+        {
+            Some(SearchError::OutOfMemory)
+        } else {
+            None
+        };
+        self.stopped.is_some()
     }
 
     fn effects(

@@ -49,7 +49,7 @@ pub mod state;
 
 pub use binding::{read_bound_domain, Binding, BoundDomain};
 pub use error::{DomainError, ErrorKind};
-pub use ground::{AtomId, Cond, Task};
+pub use ground::{AtomId, Cond, GroundError, Task};
 pub use lifted::{Domain, Problem};
 pub use parse::{parse_domain, parse_problem, read_domain, read_problem};
 pub use search::{Limits, Plan, SearchError};

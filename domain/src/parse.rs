@@ -24,6 +24,71 @@ fn line_of(text: &str, needle: &str) -> Option<u32> {
     Some(text[..at].matches('\n').count() as u32 + 1)
 }
 
+/// 1-based line of the form `(KEYWORD NAME` (any whitespace between, NAME a whole word).
+fn line_of_form(text: &str, keyword: &str, name: &str) -> Option<u32> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find(keyword) {
+        let at = from + i;
+        let rest =
+            text[at + keyword.len()..].trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+        let word: String = rest
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '(' && *c != ')')
+            .collect();
+        if word == name {
+            return Some(text[..at].matches('\n').count() as u32 + 1);
+        }
+        from = at + keyword.len();
+    }
+    None
+}
+
+/// Deepest parenthesis nesting the parser is given (its recursion would exhaust the stack).
+const MAX_NESTING: usize = 500;
+/// Most parameters of an action, predicate or quantifier.
+const MAX_PARAMS: usize = 64;
+
+/// Inputs the parser cannot take without crashing: nesting deeper than [`MAX_NESTING`], numbers
+/// too large for it.
+fn precheck(text: &str) -> Result<()> {
+    let mut depth = 0usize;
+    let mut line = 1u32;
+    for c in text.chars() {
+        match c {
+            '(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(err(
+                        ErrorKind::Unsupported,
+                        "",
+                        format!("parentheses nested deeper than {MAX_NESTING}"),
+                    )
+                    .at_line(Some(line)));
+                }
+            }
+            ')' => depth = depth.saturating_sub(1),
+            '\n' => line += 1,
+            _ => {}
+        }
+    }
+    for (i, l) in text.lines().enumerate() {
+        let longest = l
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        if longest > 30 {
+            return Err(err(
+                ErrorKind::Unsupported,
+                "",
+                "a number with more than 30 digits",
+            )
+            .at_line(Some(i as u32 + 1)));
+        }
+    }
+    Ok(())
+}
+
 fn syntax_error(text: &str, e: nom::Err<pddl::parsers::ParseError<'_>>, what: &str) -> DomainError {
     match e {
         nom::Err::Error(e) | nom::Err::Failure(e) => {
@@ -52,9 +117,12 @@ fn syntax_error(text: &str, e: nom::Err<pddl::parsers::ParseError<'_>>, what: &s
 }
 
 /// PDDL is case-insensitive; comments are dropped so that the parser and [`line_of`] see code;
-/// a space goes between adjacent lists (`(a)(b)`), which the parser would otherwise refuse.
+/// line ends are `\n` (CR LF and lone CR too); a space goes between adjacent lists (`(a)(b)`)
+/// and none before a `)`, which the parser would otherwise refuse.
 fn normalise(text: &str) -> String {
-    text.lines()
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut out: String = text
+        .lines()
         .map(|l| match l.find(';') {
             Some(i) => &l[..i],
             None => l,
@@ -62,7 +130,15 @@ fn normalise(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
         .to_ascii_lowercase()
-        .replace(")(", ") (")
+        .replace(")(", ") (");
+    // Blanks before `)` (not line ends: lines must keep their numbers).
+    loop {
+        let before = out.len();
+        out = out.replace(" )", ")").replace("\t)", ")");
+        if out.len() == before {
+            return out;
+        }
+    }
 }
 
 /// Read and check a PDDL domain file.
@@ -92,7 +168,16 @@ pub fn read_problem(domain: &Domain, path: &Path) -> Result<Problem> {
 /// [`DomainError`] (no file set) as for [`read_domain`].
 pub fn parse_domain(text: &str) -> Result<Domain> {
     let text = normalise(text);
-    let ast = pddl::Domain::from_str(&text).map_err(|e| syntax_error(&text, e, "domain"))?;
+    precheck(&text)?;
+    let ast = std::panic::catch_unwind(|| pddl::Domain::from_str(&text))
+        .map_err(|_| {
+            err(
+                ErrorKind::Syntax,
+                "",
+                "not a PDDL domain: the parser failed on it",
+            )
+        })?
+        .map_err(|e| syntax_error(&text, e, "domain"))?;
     let mut b = DomainBuilder {
         text: &text,
         d: Domain {
@@ -189,7 +274,7 @@ pub fn parse_domain(text: &str) -> Result<Domain> {
         match s {
             pddl::StructureDef::Action(a) => {
                 let name = a.symbol().to_string();
-                let line = line_of(&text, &format!("(:action {name}"));
+                let line = line_of_form(&text, "(:action", &name);
                 let action = b.action(a, &name).map_err(|e| e.at_line(line))?;
                 if b.d.action(&name).is_some() {
                     return Err(err(
@@ -204,7 +289,7 @@ pub fn parse_domain(text: &str) -> Result<Domain> {
             pddl::StructureDef::Derived(dp) => {
                 let name = dp.predicate().name().to_string();
                 let field = format!("derived {name}");
-                let line = line_of(&text, &format!("(:derived ({name}"));
+                let line = line_of_form(&text, "(:derived", &name);
                 let pred = b.d.predicate(&name).expect("declared in the first pass");
                 let params = b
                     .params(dp.predicate().variables(), &field)
@@ -235,7 +320,16 @@ pub fn parse_domain(text: &str) -> Result<Domain> {
 /// objects or predicates, arity, derived predicates in the initial state.
 pub fn parse_problem(domain: &Domain, text: &str) -> Result<Problem> {
     let text = normalise(text);
-    let ast = pddl::Problem::from_str(&text).map_err(|e| syntax_error(&text, e, "problem"))?;
+    precheck(&text)?;
+    let ast = std::panic::catch_unwind(|| pddl::Problem::from_str(&text))
+        .map_err(|_| {
+            err(
+                ErrorKind::Syntax,
+                "",
+                "not a PDDL problem: the parser failed on it",
+            )
+        })?
+        .map_err(|e| syntax_error(&text, e, "problem"))?;
     if **ast.domain() != *domain.name {
         return Err(err(
             ErrorKind::Undeclared,
@@ -258,8 +352,19 @@ pub fn parse_problem(domain: &Domain, text: &str) -> Result<Problem> {
             .type_of(o.type_(), ":objects")
             .map_err(|e| e.at_line(line_of(&text, "(:objects")))?;
         let name = o.value().to_string();
-        if objects.iter().any(|(n, _)| *n == name) {
-            // Fast Downward tolerates an object repeated as a constant; so do we, if the type agrees.
+        if let Some((_, t0)) = objects.iter().find(|(n, _)| *n == name) {
+            // An object repeated with the same type (or as a constant of it) is tolerated.
+            if *t0 != t {
+                return Err(err(
+                    ErrorKind::Duplicate,
+                    ":objects",
+                    format!(
+                        "object {name} declared twice, as {} and as {}",
+                        domain.types[*t0].name, domain.types[t].name
+                    ),
+                )
+                .at_line(line_of(&text, "(:objects")));
+            }
             continue;
         }
         objects.push((name, t));
@@ -361,6 +466,17 @@ impl DomainBuilder<'_> {
                 continue;
             }
             let parent = self.d.type_id(&parents[0]).expect("declared above");
+            if let Some(p0) = self.d.types[id].parent.filter(|p| *p != 0 && *p != parent) {
+                return Err(err(
+                    ErrorKind::Duplicate,
+                    ":types",
+                    format!(
+                        "type {name} declared twice, under {} and under {}",
+                        self.d.types[p0].name, self.d.types[parent].name
+                    ),
+                )
+                .at_line(line));
+            }
             if self.d.is_subtype(parent, id) {
                 return Err(err(
                     ErrorKind::Type,
@@ -408,6 +524,13 @@ impl DomainBuilder<'_> {
     }
 
     fn params(&self, vars: &pddl::TypedVariables, field: &str) -> Result<Vec<Param>> {
+        if vars.len() > MAX_PARAMS {
+            return Err(err(
+                ErrorKind::Unsupported,
+                field,
+                format!("{} parameters (at most {MAX_PARAMS})", vars.len()),
+            ));
+        }
         let mut out: Vec<Param> = Vec::new();
         for v in vars.iter() {
             let name = v.value().to_string().trim_start_matches('?').to_string();

@@ -197,7 +197,20 @@ pub fn plan_from(task: &Task, start: &State, limits: &Limits) -> Result<Plan, Se
         let state = State::from_words(&states[n as usize]);
         let preferred = preferred_of.remove(&n).unwrap_or_default();
         succ.applicable(task, &state, &mut app);
-        for &a in &app {
+        for (k, &a) in app.iter().enumerate() {
+            // A state with many successors takes long: the limits are checked within it too.
+            if k % 64 == 63 {
+                if limits
+                    .cancel
+                    .as_ref()
+                    .is_some_and(|c| c.load(Ordering::Relaxed))
+                {
+                    return Err(SearchError::Cancelled);
+                }
+                if limits.deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(SearchError::Timeout);
+                }
+            }
             let next = task.apply(a as usize, &state);
             let key: Rc<[u64]> = next.words().into();
             if seen.contains_key(&key) {

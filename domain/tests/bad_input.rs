@@ -147,3 +147,55 @@ fn file_errors_name_the_file() {
     let missing = read_domain(&dir.path().join("none.pddl")).expect_err("missing");
     assert_eq!(missing.kind, ErrorKind::Io);
 }
+
+#[test]
+fn inputs_that_would_crash_the_parser_are_refused_and_odd_but_valid_text_is_read() {
+    let deep = format!(
+        "(define (domain d) (:predicates (p))\n (:action a :parameters () :precondition {}(p){} :effect (p)))",
+        "(not ".repeat(5000),
+        ")".repeat(5000)
+    );
+    assert!(domain_err(&deep)
+        .1
+        .contains("line 2: parentheses nested deeper than 500"));
+    let params: String = (0..100).map(|i| format!(" ?x{i}")).collect();
+    let wide = format!("(define (domain d) (:predicates (p{params})))");
+    assert!(domain_err(&wide)
+        .1
+        .contains("predicate p: 100 parameters (at most 64)"));
+    let huge = GOOD_DOMAIN.replace(
+        ":effect (and (holding ?r ?t)",
+        ":effect (and (increase (total-cost) 1000000000000000000000000000000000000000) (holding ?r ?t)",
+    );
+    assert!(domain_err(&huge)
+        .1
+        .contains("a number with more than 30 digits"));
+    // Blanks before ')', CR line ends, adjacent lists: valid PDDL the parser needs help with.
+    let odd = GOOD_DOMAIN
+        .replace("(free ?r - robot))", "(free ?r - robot )  )")
+        .replace('\n', "\r");
+    parse_domain(&odd).expect("blanks before ')' and CR line ends");
+    // The line of an action whose name prefixes another's.
+    let two = GOOD_DOMAIN.replace(
+        "  (:action pick\n",
+        "  (:action pick_all :parameters () :effect (and))\n  (:action pick\n",
+    );
+    let e = parse_domain(&two.replace("(holding ?r ?t)", "(holdin ?r ?t)")).expect_err("bad");
+    assert_eq!(e.line, Some(6), "{e}");
+}
+
+#[test]
+fn an_object_declared_twice_with_two_types_is_refused() {
+    let domain = parse_domain(GOOD_DOMAIN).expect("good domain");
+    let e = parse_problem(
+        &domain,
+        "(define (problem p) (:domain d) (:objects a - robot a - thing) (:init) (:goal (free a)))",
+    )
+    .expect_err("duplicate");
+    assert_eq!(e.kind, ErrorKind::Duplicate);
+    assert!(
+        e.to_string()
+            .contains("object a declared twice, as robot and as thing"),
+        "{e}"
+    );
+}

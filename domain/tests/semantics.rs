@@ -171,3 +171,33 @@ fn limits_stop_the_search() {
     };
     assert_eq!(plan(&t, &small), Err(SearchError::OutOfMemory));
 }
+
+#[test]
+fn grounding_honours_its_limits() {
+    // 5 parameters over 30 objects with no static filter: 24 million bindings.
+    let d = "(define (domain wide) (:predicates (p ?a ?b ?c ?d ?e) (q))
+      (:action a :parameters (?a ?b ?c ?d ?e) :precondition (q) :effect (p ?a ?b ?c ?d ?e)))";
+    let objs: Vec<String> = (0..30).map(|i| format!("o{i}")).collect();
+    let p = format!(
+        "(define (problem p) (:domain wide) (:objects {}) (:init (q)) (:goal (q)))",
+        objs.join(" ")
+    );
+    let d = parse_domain(d).expect("domain");
+    let p = parse_problem(&d, &p).expect("problem");
+    let small = Limits {
+        memory_bytes: 16 << 20,
+        ..Limits::default()
+    };
+    assert_eq!(
+        Task::ground_within(&d, &p, &small).err(),
+        Some(clea_domain::GroundError::Limit(SearchError::OutOfMemory))
+    );
+    let past = Limits {
+        deadline: Some(Instant::now()),
+        ..Limits::default()
+    };
+    assert_eq!(
+        Task::ground_within(&d, &p, &past).err(),
+        Some(clea_domain::GroundError::Limit(SearchError::Timeout))
+    );
+}

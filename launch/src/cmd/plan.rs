@@ -2,7 +2,7 @@
 
 use crate::error::CliError;
 use clap::Args;
-use clea_domain::{search, Limits, SearchError, Task};
+use clea_domain::{search, GroundError, Limits, SearchError, Task};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -36,26 +36,30 @@ pub struct PlanArgs {
 }
 
 pub async fn run(args: PlanArgs) -> Result<(), CliError> {
-    if !(args.timeout_s.is_finite() && args.timeout_s >= 0.0) {
+    if !(args.timeout_s.is_finite()
+        && (0.0..=clea_sim::scenario::MAX_SECONDS).contains(&args.timeout_s))
+    {
         return Err(CliError::Input(format!(
-            "--timeout-s: {} is not a number of seconds >= 0",
-            args.timeout_s
+            "--timeout-s: {} is not a number of seconds in [0, {}]",
+            args.timeout_s,
+            clea_sim::scenario::MAX_SECONDS
         )));
+    }
+    if args.memory_mib == 0 {
+        return Err(CliError::Input("--memory-mib: must be at least 1".into()));
     }
     let t0 = Instant::now();
     let domain =
         clea_domain::read_domain(&args.domain).map_err(|e| CliError::Input(e.to_string()))?;
     let problem = clea_domain::read_problem(&domain, &args.problem)
         .map_err(|e| CliError::Input(e.to_string()))?;
-    let task = Task::ground(&domain, &problem).map_err(|e| CliError::Input(e.to_string()))?;
-    let grounded = t0.elapsed();
     let cancel = Arc::new(AtomicBool::new(false));
     let limits = Limits {
         deadline: (args.timeout_s > 0.0).then(|| t0 + Duration::from_secs_f64(args.timeout_s)),
         cancel: Some(cancel.clone()),
         memory_bytes: args.memory_mib.saturating_mul(1 << 20),
     };
-    // The search runs on a blocking thread; Ctrl-C cancels it through the flag.
+    // Grounding and search run on a blocking thread; Ctrl-C cancels them through the flag.
     let watcher = tokio::spawn({
         let cancel = cancel.clone();
         async move {
@@ -63,14 +67,22 @@ pub async fn run(args: PlanArgs) -> Result<(), CliError> {
             cancel.store(true, Ordering::Relaxed);
         }
     });
-    let (task, result) = tokio::task::spawn_blocking(move || {
+    let outcome = tokio::task::spawn_blocking(move || {
+        let task = Task::ground_within(&domain, &problem, &limits)?;
+        let grounded = t0.elapsed();
         let r = search::plan(&task, &limits);
-        (task, r)
+        Ok::<_, GroundError>((task, grounded, r))
     })
     .await
-    .map_err(|e| CliError::Runtime(anyhow::anyhow!("the search thread failed: {e}")))?;
+    .map_err(|e| CliError::Runtime(anyhow::anyhow!("the planner thread failed: {e}")))?;
     watcher.abort();
     let elapsed = t0.elapsed();
+    let (task, grounded, result) = match outcome {
+        Ok((task, grounded, result)) => (Some(task), grounded, result),
+        Err(GroundError::Domain(e)) => return Err(CliError::Input(e.to_string())),
+        Err(GroundError::Limit(l)) => (None, elapsed, Err(l)),
+        Err(e) => return Err(CliError::Runtime(anyhow::anyhow!("{e}"))),
+    };
     let plan = match result {
         Ok(p) => p,
         Err(SearchError::Cancelled) => return Err(CliError::Interrupted),
@@ -92,6 +104,7 @@ pub async fn run(args: PlanArgs) -> Result<(), CliError> {
             )));
         }
     };
+    let task = task.ok_or_else(|| CliError::Runtime(anyhow::anyhow!("a plan without its task")))?;
     let mut ipc = String::new();
     for a in &plan.actions {
         ipc.push_str(&task.action_text(*a));
@@ -126,6 +139,12 @@ pub async fn run(args: PlanArgs) -> Result<(), CliError> {
         println!("{out}");
     } else {
         print!("{ipc}");
+    }
+    // The plan is printed first, so a file that cannot be written loses nothing.
+    if let Some(f) = &args.plan_file {
+        std::fs::write(f, &ipc).map_err(|e| {
+            CliError::Runtime(anyhow::anyhow!("{}: cannot write: {e}", f.display()))
+        })?;
     }
     Ok(())
 }
