@@ -35,7 +35,8 @@ pub enum OnOff {
 /// runs open-loop instead. Prints one row per episode and the aggregate success rate and score.
 #[derive(Debug, Clone, Args)]
 pub struct SimArgs {
-    /// Scenario file, or a folder of scenario files (*.yaml, run in name order).
+    /// Scenario file, or a folder of scenario files (*.yaml, run in name order): kitchen
+    /// scenarios, or domain scenarios (a `binding:` and a PDDL `problem:`; run in process).
     pub path: PathBuf,
     /// Execute this action list (YAML list of calls such as `go_to(robot_1, in_front_of_table)`)
     /// open-loop instead of running the agent.
