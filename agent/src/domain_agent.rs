@@ -82,23 +82,6 @@ pub fn robots(task: &Task, binding: &Binding) -> Vec<String> {
     out
 }
 
-/// The world's dynamics on a state, to a fixpoint (the agent predicts them as the world runs them).
-fn settle(task: &Task, binding: &Binding, mut s: State) -> State {
-    for _ in 0..=task.actions.len() {
-        let next = (0..task.actions.len()).find(|a| {
-            binding
-                .dynamics
-                .contains(&task.domain.actions[task.actions[*a].schema].name)
-                && task.applicable(*a, &s)
-        });
-        match next {
-            Some(a) => s = task.apply(a, &s),
-            None => break,
-        }
-    }
-    s
-}
-
 fn observe(task: &Task, env: &dyn DomainEnv, robots: &[String], belief: &mut State) {
     for r in robots {
         for (a, v) in env.perceive(r) {
@@ -200,7 +183,8 @@ pub fn run_domain_episode(
                     belief = task.apply(a, &belief);
                 }
             }
-            belief = settle(task, binding, belief);
+            // The world's dynamics, predicted as the world runs them.
+            belief = task.settle(&binding.dynamics, belief);
         } else if !opts.open_loop {
             plan.clear();
         }

@@ -14,8 +14,6 @@ use crate::search::{Limits, SearchError};
 use crate::state::State;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 /// Variable bindings of a scope, innermost last.
 type Env = Vec<(String, ObjId)>;
@@ -93,16 +91,6 @@ impl Cond {
             Cond::Lit(a, v) => state.get(*a) == *v,
             Cond::And(v) => v.iter().all(|c| c.holds(state)),
             Cond::Or(v) => v.iter().any(|c| c.holds(state)),
-        }
-    }
-
-    /// The first literal of a conjunction that does not hold in `state` (a disjunction that
-    /// fails counts as a whole: `None` is returned for it, and for a condition that holds).
-    pub fn first_unmet(&self, state: &State) -> Option<(AtomId, bool)> {
-        match self {
-            Cond::Lit(a, v) if state.get(*a) != *v => Some((*a, *v)),
-            Cond::And(v) => v.iter().find_map(|c| c.first_unmet(state)),
-            _ => None,
         }
     }
 
@@ -447,16 +435,15 @@ impl Task {
         if self.ticks % 1024 != 0 {
             return false;
         }
-        let b = &self.budget;
-        self.stopped = if b.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
-            Some(SearchError::Cancelled)
-        } else if b.deadline.is_some_and(|d| Instant::now() >= d) {
-            Some(SearchError::Timeout)
-        } else if self.actions.len() * ACTION_BYTES + self.atoms.len() * ATOM_BYTES > b.memory_bytes
-        {
-            Some(SearchError::OutOfMemory)
-        } else {
-            None
+        self.stopped = match self.budget.check() {
+            Err(e) => Some(e),
+            Ok(())
+                if self.actions.len() * ACTION_BYTES + self.atoms.len() * ATOM_BYTES
+                    > self.budget.memory_bytes =>
+            {
+                Some(SearchError::OutOfMemory)
+            }
+            Ok(()) => None,
         };
         self.stopped.is_some()
     }
@@ -672,6 +659,27 @@ impl Task {
                 }
             }
             start = end;
+        }
+        state
+    }
+
+    /// The world's own dynamics on `state`: every applicable ground action of a schema named in
+    /// `dynamics` (a skill binding's), one at a time, until none applies.
+    pub fn settle(&self, dynamics: &[String], mut state: State) -> State {
+        if dynamics.is_empty() {
+            return state;
+        }
+        // Each firing changes the state; a dynamics action that undoes itself would cycle, so
+        // at most one firing per ground action.
+        for _ in 0..=self.actions.len() {
+            let next = (0..self.actions.len()).find(|a| {
+                dynamics.contains(&self.domain.actions[self.actions[*a].schema].name)
+                    && self.applicable(*a, &state)
+            });
+            match next {
+                Some(a) => state = self.apply(a, &state),
+                None => break,
+            }
         }
         state
     }

@@ -4,8 +4,6 @@
 //! Built from the `pddl` crate's syntax tree by [`crate::parse`]; names are lower-cased, since
 //! PDDL is case-insensitive (as Fast Downward reads it).
 
-use std::collections::HashMap;
-
 /// Index of a type in [`Domain::types`].
 pub type TypeId = usize;
 /// Index of a predicate in [`Domain::predicates`].
@@ -203,15 +201,4 @@ pub struct Problem {
     pub init: Vec<(PredId, Vec<String>)>,
     /// Goal.
     pub goal: Formula,
-}
-
-impl Problem {
-    /// Object name → index in [`Problem::objects`].
-    pub fn object_index(&self) -> HashMap<&str, usize> {
-        self.objects
-            .iter()
-            .enumerate()
-            .map(|(i, (n, _))| (n.as_str(), i))
-            .collect()
-    }
 }

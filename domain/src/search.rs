@@ -27,6 +27,27 @@ pub struct Limits {
     pub memory_bytes: usize,
 }
 
+impl Limits {
+    /// Whether the search may go on.
+    ///
+    /// # Errors
+    /// [`SearchError::Cancelled`] when the flag is set, [`SearchError::Timeout`] after the
+    /// deadline.
+    pub fn check(&self) -> Result<(), SearchError> {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            return Err(SearchError::Cancelled);
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(SearchError::Timeout);
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     /// No deadline, no cancellation, 2 GiB of states.
     fn default() -> Self {
@@ -169,16 +190,7 @@ pub fn plan_from(task: &Task, start: &State, limits: &Limits) -> Result<Plan, Se
 
     loop {
         if stats.expanded % 32 == 0 {
-            if limits
-                .cancel
-                .as_ref()
-                .is_some_and(|c| c.load(Ordering::Relaxed))
-            {
-                return Err(SearchError::Cancelled);
-            }
-            if limits.deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(SearchError::Timeout);
-            }
+            limits.check()?;
         }
         // The queue with the lower priority value goes next; an empty one is skipped.
         let q = match (open[0].is_empty(), open[1].is_empty()) {
@@ -200,16 +212,7 @@ pub fn plan_from(task: &Task, start: &State, limits: &Limits) -> Result<Plan, Se
         for (k, &a) in app.iter().enumerate() {
             // A state with many successors takes long: the limits are checked within it too.
             if k % 64 == 63 {
-                if limits
-                    .cancel
-                    .as_ref()
-                    .is_some_and(|c| c.load(Ordering::Relaxed))
-                {
-                    return Err(SearchError::Cancelled);
-                }
-                if limits.deadline.is_some_and(|d| Instant::now() >= d) {
-                    return Err(SearchError::Timeout);
-                }
+                limits.check()?;
             }
             let next = task.apply(a as usize, &state);
             let key: Rc<[u64]> = next.words().into();

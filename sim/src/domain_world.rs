@@ -301,17 +301,10 @@ impl DomainWorld {
     /// World dynamics to a fixpoint, then the perturbations due.
     fn settle(&mut self) {
         let task = self.scenario.task.clone();
-        for _ in 0..=task.actions.len() {
-            let dynamics = &self.scenario.bound.binding.dynamics;
-            let next = (0..task.actions.len()).find(|a| {
-                dynamics.contains(&task.domain.actions[task.actions[*a].schema].name)
-                    && task.applicable(*a, &self.state)
-            });
-            match next {
-                Some(a) => self.state = task.apply(a, &self.state),
-                None => break,
-            }
-        }
+        self.state = task.settle(
+            &self.scenario.bound.binding.dynamics,
+            std::mem::take(&mut self.state),
+        );
         for (i, p) in self.scenario.perturbations.iter().enumerate() {
             if !self.fired[i] && p.at_step <= self.step {
                 self.fired[i] = true;

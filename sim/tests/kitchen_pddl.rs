@@ -145,19 +145,6 @@ fn all_calls(t: &Task) -> Vec<(String, Vec<String>)> {
     out
 }
 
-/// The world's dynamics: every applicable `roast` until none is left.
-fn settle(t: &Task, mut s: State) -> State {
-    loop {
-        let next = (0..t.actions.len()).find(|a| {
-            t.domain.actions[t.actions[*a].schema].name == "roast" && t.applicable(*a, &s)
-        });
-        match next {
-            Some(a) => s = t.apply(a, &s),
-            None => return s,
-        }
-    }
-}
-
 struct Pair<'a> {
     task: &'a Task,
     binding: &'a Binding,
@@ -193,7 +180,9 @@ impl Pair<'_> {
         self.sim.settle(self.vocab);
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let a = self.task.find_action(name, &refs).expect("grounded");
-        self.pddl = settle(self.task, self.task.apply(a, &self.pddl));
+        self.pddl = self
+            .task
+            .settle(&self.binding.dynamics, self.task.apply(a, &self.pddl));
         assert_eq!(
             atoms_of(&self.sim),
             pddl_atoms(self.task, &self.pddl),

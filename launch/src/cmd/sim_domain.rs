@@ -74,9 +74,10 @@ pub fn run(args: &SimArgs, scenarios: &[DomainScenario]) -> Result<SuiteReport, 
         || args.agent.is_some()
         || args.log_dir.is_some()
         || !args.connect.is_empty()
+        || !args.listen.is_empty()
     {
         return Err(CliError::Input(
-            "domain scenarios run in process with the symbolic agent: --plan, --serve, --agent, --log-dir and --connect are for the kitchen suite".into(),
+            "domain scenarios run in process with the symbolic agent: --plan, --serve, --agent, --log-dir, --listen and --connect are for the kitchen suite".into(),
         ));
     }
     if args.reference_plan {
