@@ -53,6 +53,17 @@ struct Builder {
 }
 
 impl Builder {
+    /// A zero-cost rule that is no action (an axiom, a disjunct, the goal): `pre` gives `add`.
+    fn free(&mut self, pre: Vec<u32>, add: u32) {
+        self.ops.push(Op {
+            pre,
+            add: vec![add],
+            cost: 0,
+            action: NONE,
+            base: false,
+        });
+    }
+
     fn conj(&mut self, c: &Cond) -> Vec<u32> {
         match c {
             Cond::True => Vec::new(),
@@ -64,18 +75,21 @@ impl Builder {
                 self.next_lit += 1;
                 for c in v {
                     let pre = self.conj(c);
-                    self.ops.push(Op {
-                        pre,
-                        add: vec![aux],
-                        cost: 0,
-                        action: NONE,
-                        base: false,
-                    });
+                    self.free(pre, aux);
                 }
                 vec![aux]
             }
         }
     }
+}
+
+/// The literals an effect makes true: its adds, and the negations of its deletes.
+fn effect_lits(e: &crate::ground::CondEffect) -> Vec<u32> {
+    e.add
+        .iter()
+        .map(|x| lit(*x, true))
+        .chain(e.del.iter().map(|x| lit(*x, false)))
+        .collect()
 }
 
 impl Relaxation {
@@ -92,14 +106,7 @@ impl Relaxation {
             let pre = b.conj(&a.pre);
             let mut effects = a.effects.iter().peekable();
             let base_add: Vec<u32> = match effects.peek() {
-                Some(e) if e.cond == Cond::True => {
-                    let e = effects.next().expect("peeked");
-                    e.add
-                        .iter()
-                        .map(|x| lit(*x, true))
-                        .chain(e.del.iter().map(|x| lit(*x, false)))
-                        .collect()
-                }
+                Some(e) if e.cond == Cond::True => effect_lits(effects.next().expect("peeked")),
                 _ => Vec::new(),
             };
             b.ops.push(Op {
@@ -114,12 +121,7 @@ impl Relaxation {
                 p.extend(b.conj(&e.cond));
                 b.ops.push(Op {
                     pre: p,
-                    add: e
-                        .add
-                        .iter()
-                        .map(|x| lit(*x, true))
-                        .chain(e.del.iter().map(|x| lit(*x, false)))
-                        .collect(),
+                    add: effect_lits(e),
                     cost: 1,
                     action: ai as u32,
                     base: false,
@@ -128,22 +130,10 @@ impl Relaxation {
         }
         for ax in &task.axioms {
             let pre = b.conj(&ax.body);
-            b.ops.push(Op {
-                pre,
-                add: vec![lit(ax.head, true)],
-                cost: 0,
-                action: NONE,
-                base: false,
-            });
+            b.free(pre, lit(ax.head, true));
         }
         let pre = b.conj(&task.goal);
-        b.ops.push(Op {
-            pre,
-            add: vec![goal],
-            cost: 0,
-            action: NONE,
-            base: false,
-        });
+        b.free(pre, goal);
         let mut ops = b.ops;
         for op in &mut ops {
             op.pre.sort_unstable();
