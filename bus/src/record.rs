@@ -25,7 +25,7 @@ use crate::msg::{
 use crate::ros2msg::SensorType;
 use crate::{Bus, BusError};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -513,8 +513,13 @@ pub struct EpisodeLog {
 ///
 /// # Errors
 /// [`RecordError::Io`] when a file cannot be read; [`RecordError::Mcap`] when it is not an MCAP
-/// file at all, is damaged (a complete file that does not parse), or a sensor message does not
-/// decode.
+/// file at all or is damaged: a chunk whose CRC does not match its records (checked before any
+/// of them is used), a record longer than the file, or anything in a complete file (one that ends
+/// in the MCAP magic) that does not parse; the reason names the byte offset. A sensor message
+/// that does not decode is skipped with a warning and marks the log `truncated`.
+///
+/// Any byte string gives a log or an error, never a panic; memory stays within a small multiple
+/// of the file's size.
 pub fn read_log(path: &Path) -> Result<EpisodeLog, RecordError> {
     let main = read_mcap(path)?;
     let mut log = EpisodeLog {
@@ -560,6 +565,7 @@ struct McapContents {
 }
 
 fn read_mcap(path: &Path) -> Result<McapContents, RecordError> {
+    use mcap::sans_io::linear_reader::{LinearReadEvent, LinearReader, LinearReaderOptions};
     let bytes = std::fs::read(path).map_err(|source| RecordError::Io {
         path: path.to_path_buf(),
         source,
@@ -573,83 +579,106 @@ fn read_mcap(path: &Path) -> Result<McapContents, RecordError> {
             "not an MCAP file (no MCAP magic at the start)".into(),
         ));
     }
+    // A file that ends in the magic was closed by its writer: any error in it is damage. One that
+    // does not was cut (the writer was killed): reading stops at the first incomplete record.
     let complete = bytes.len() > 2 * mcap::MAGIC.len() && bytes.ends_with(mcap::MAGIC);
-    let options = if complete {
-        enumset::EnumSet::empty()
-    } else {
-        mcap::read::Options::IgnoreEndMagic.into()
-    };
+    // No record can be longer than the file (a damaged length field must not allocate or
+    // overflow), and a chunk's CRC is checked before any of its records is used.
+    let mut reader = LinearReader::new_with_options(
+        LinearReaderOptions::default()
+            .with_skip_end_magic(!complete)
+            .with_record_length_limit(bytes.len())
+            .with_prevalidate_chunk_crcs(true)
+            .with_validate_data_section_crc(complete)
+            .with_validate_summary_section_crc(complete),
+    );
     let mut out = McapContents {
         messages: Vec::new(),
         metadata: BTreeMap::new(),
         truncated: !complete,
     };
-    let mut corrupt = None;
-    let reader = mcap::read::LinearReader::new_with_options(&bytes, options)
-        .map_err(|e| mcap_err(e.to_string()))?;
-    for record in reader {
+    let mut schemas: HashMap<u16, String> = HashMap::new();
+    let mut channels: HashMap<u16, mcap::records::Channel> = HashMap::new();
+    // Bytes handed to the reader so far: where in the file an error was found.
+    let mut fed = 0usize;
+    let damaged = |at: usize, why: &dyn std::fmt::Display| {
+        mcap_err(format!("damaged log: {why} (found at or before byte {at})"))
+    };
+    while let Some(event) = reader.next_event() {
+        let event = match event {
+            Ok(e) => e,
+            // A cut file ends in a partial record, whose length reaches past the end of the
+            // file: everything before it is intact.
+            Err(
+                mcap::McapError::UnexpectedEof
+                | mcap::McapError::RecordTooLarge { .. }
+                | mcap::McapError::ChunkTooLarge(_),
+            ) if !complete => break,
+            Err(e) => return Err(damaged(fed, &e)),
+        };
+        let (opcode, data) = match event {
+            LinearReadEvent::ReadRequest(need) => {
+                let n = need.min(bytes.len() - fed);
+                reader.insert(n).copy_from_slice(&bytes[fed..fed + n]);
+                reader.notify_read(n);
+                fed += n;
+                continue;
+            }
+            LinearReadEvent::Record { opcode, data } => (opcode, data),
+        };
+        let record = mcap::parse_record(opcode, data).map_err(|e| damaged(fed, &e))?;
         match record {
-            Ok(mcap::records::Record::Metadata(m)) => {
+            mcap::records::Record::Metadata(m) => {
                 out.metadata.insert(m.name, m.metadata);
             }
-            Ok(_) => {}
-            Err(e) => {
-                if complete {
-                    // A file with its footer that does not parse is damaged, not cut short.
-                    corrupt = Some(e.to_string());
-                }
-                out.truncated = true;
-                break;
+            mcap::records::Record::Schema { header, .. } => {
+                schemas.insert(header.id, header.name);
             }
-        }
-    }
-    if let Some(reason) = corrupt {
-        return Err(mcap_err(format!("damaged log: {reason}")));
-    }
-    let stream = mcap::MessageStream::new_with_options(&bytes, options)
-        .map_err(|e| mcap_err(e.to_string()))?;
-    for m in stream {
-        let m = match m {
-            Ok(m) => m,
-            Err(e) => {
-                // A cut file ends in a partial record: everything before it is intact.
-                tracing::debug!(error = %e, "log ends early");
-                out.truncated = true;
-                break;
+            mcap::records::Record::Channel(c) => {
+                channels.insert(c.id, c);
             }
-        };
-        let sensor = m
-            .channel
-            .schema
-            .as_ref()
-            .filter(|_| m.channel.message_encoding == "cdr")
-            .and_then(|s| SensorType::from_name(&s.name));
-        let (topic, data) = match sensor {
-            Some(ty) => {
-                let key = m
-                    .channel
-                    .metadata
-                    .get("clea.key")
-                    .cloned()
-                    .unwrap_or_else(|| m.channel.topic.trim_start_matches('/').to_string());
-                match ty.cdr_to_json(&m.data) {
-                    Ok(json) => (key, json),
-                    Err(e) => {
-                        // One damaged message does not cost the rest of the log.
-                        tracing::warn!(file = %path.display(), sequence = m.sequence,
-                            topic = %m.channel.topic, error = %e, "damaged sensor message skipped");
-                        out.truncated = true;
-                        continue;
+            mcap::records::Record::Message { header, data } => {
+                let Some(channel) = channels.get(&header.channel_id) else {
+                    return Err(damaged(
+                        fed,
+                        &format!(
+                            "message {} on channel {}, which no channel record declares",
+                            header.sequence, header.channel_id
+                        ),
+                    ));
+                };
+                let sensor = schemas
+                    .get(&channel.schema_id)
+                    .filter(|_| channel.message_encoding == "cdr")
+                    .and_then(|name| SensorType::from_name(name));
+                let (topic, data) = match sensor {
+                    Some(ty) => {
+                        let key = channel
+                            .metadata
+                            .get("clea.key")
+                            .cloned()
+                            .unwrap_or_else(|| channel.topic.trim_start_matches('/').to_string());
+                        match ty.cdr_to_json(&data) {
+                            Ok(json) => (key, json),
+                            Err(e) => {
+                                // One undecodable message does not cost the rest of the log.
+                                tracing::warn!(file = %path.display(), sequence = header.sequence,
+                                    topic = %channel.topic, error = %e, "damaged sensor message skipped");
+                                out.truncated = true;
+                                continue;
+                            }
+                        }
                     }
-                }
+                    None => (channel.topic.clone(), data.into_owned()),
+                };
+                out.messages.push(LoggedMessage {
+                    topic,
+                    log_time: header.log_time,
+                    data,
+                });
             }
-            None => (m.channel.topic.clone(), m.data.into_owned()),
-        };
-        out.messages.push(LoggedMessage {
-            topic,
-            log_time: m.log_time,
-            data,
-        });
+            _ => {}
+        }
     }
     Ok(out)
 }

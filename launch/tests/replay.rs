@@ -174,6 +174,24 @@ fn truncated_logs_open_replay_and_diff_up_to_the_last_chunk() {
         Some(1),
         "the cut log has fewer decisions: {t}"
     );
+    // Re-running the cut log compares up to the cut, says so, and leaves no temporary folder.
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_clea"))
+        .args(["rerun", cut.to_str().unwrap()])
+        .current_dir(root())
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("was cut short"), "{t}");
+    assert!(t.contains("identical up to the cut"), "{t}");
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "the re-run left its temporary folder behind"
+    );
 }
 
 /// A kitchen scenario whose skills take `duration` s, so the log has real spacing.

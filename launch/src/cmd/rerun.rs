@@ -67,16 +67,21 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
     };
     let agent = meta.get("agent_file").map(PathBuf::from);
     // Without --log-dir the re-run's log goes to a temporary folder, kept only when the runs
-    // part (it is what explains the difference).
+    // part (it is what explains the difference); removed on every other way out, errors too.
     let tmp = match &args.log_dir {
         Some(_) => None,
-        None => Some(tempdir()?),
+        None => Some(
+            tempfile::Builder::new()
+                .prefix("clea-rerun-")
+                .tempdir()
+                .map_err(|e| CliError::Runtime(e.into()))?,
+        ),
     };
-    let log_dir = args
-        .log_dir
-        .clone()
-        .or_else(|| tmp.clone())
-        .expect("one of them");
+    let log_dir = match (&args.log_dir, &tmp) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(t)) => t.path().to_path_buf(),
+        (None, None) => unreachable!("a temporary folder is made without --log-dir"),
+    };
     let sim = SimArgs {
         path: scenario_file,
         plan: None,
@@ -110,6 +115,11 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
     for kind in common_kinds(&mut a, &mut b) {
         eprintln!("clea: only one run has {kind} decisions; comparing the others");
     }
+    // A cut log holds a prefix of the episode: the re-run is compared up to the cut.
+    let rerun_total = b.len();
+    if original.truncated && b.len() > a.len() {
+        b.truncate(a.len());
+    }
     match first_divergence(&a, &b) {
         None => {
             let outcome = if episode.success {
@@ -117,9 +127,16 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
             } else {
                 "failure"
             };
+            if original.truncated {
+                println!(
+                    "identical up to the cut: the {} decisions the log holds; the re-run went on to {rerun_total} ({} steps, {outcome})",
+                    a.len(),
+                    episode.steps,
+                );
+                return Ok(());
+            }
             match &tmp {
-                Some(dir) => {
-                    let _ = std::fs::remove_dir_all(dir);
+                Some(_) => {
                     println!(
                         "identical: {} decisions ({} steps, {outcome}); --log-dir keeps the re-run's log",
                         a.len(),
@@ -136,6 +153,10 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
             Ok(())
         }
         Some(i) => {
+            // The re-run's log explains the difference: keep it.
+            if let Some(t) = tmp {
+                let _ = t.keep();
+            }
             println!("{}", side_by_side(&a, &b, Some(i), args.context));
             let step = a.get(i).or(b.get(i)).map_or(0, |d| d.step());
             println!(
@@ -148,10 +169,4 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
             )))
         }
     }
-}
-
-fn tempdir() -> Result<PathBuf, CliError> {
-    let dir = std::env::temp_dir().join(format!("clea-rerun-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| CliError::Runtime(e.into()))?;
-    Ok(dir)
 }
