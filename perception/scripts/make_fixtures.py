@@ -11,6 +11,8 @@ input, so the input is really read), so decoding, NMS and masks are checked exac
   yolo_seg.onnx         input images [1, 3, 640, 640] -> output0 [1, 4 + 3 + 32, 64],
                                                          output1 [1, 32, 160, 160]
   yolo_bad_input.onnx   input images [1, 1, 64, 64]   (a model whose input does not fit)
+  yolo_detect_dynamic.onnx  input images [batch, 3, height, width] (dynamic axes, as
+                        `yolo export dynamic=True` writes it) -> output0 [1, 4 + 3, 64]
   bench_yolo_seg.onnx   a YOLO11n-seg-sized model: 80 classes, 8400 anchors, 160x160
                         prototypes and a convolution trunk of about the same compute; its outputs
                         are constants (about 20 objects with masks), for the benchmark
@@ -182,6 +184,8 @@ def build(folder):
     constant_model(os.path.join(folder, "yolo_seg.onnx"), (1, 3, 640, 640),
                    {"output0": yolo_output(3, 32), "output1": prototypes()}, names=LABELS)
     constant_model(os.path.join(folder, "yolo_bad_input.onnx"), (1, 1, 64, 64),
+                   {"output0": yolo_output(3, 0)}, names=LABELS)
+    constant_model(os.path.join(folder, "yolo_detect_dynamic.onnx"), ("batch", 3, "height", "width"),
                    {"output0": yolo_output(3, 0)}, names=LABELS)
     rng = np.random.default_rng(7)
     constant_model(os.path.join(folder, "bench_yolo_seg.onnx"), (1, 3, 640, 640),

@@ -5,7 +5,7 @@
 //! Model contract, checked when the model loads (a model that does not fit is an
 //! [`Error::ModelShape`] naming the input or output):
 //! - input 0: `[1, 3, H, W]` `f32` (RGB; YOLO: `/255`, CenterFace: 0–255), letterboxed;
-//!   a dynamic H or W needs [`DetectorConfig::input_size`];
+//!   a dynamic H or W takes [`DetectorConfig::input_size`], else [`DEFAULT_DYNAMIC_SIDE`];
 //! - `yolo`: output 0 `[1, 4 + nc, N]`;
 //! - `yolo-seg`: output 0 `[1, 4 + nc + 32, N]`, output 1 `[1, 32, H/4, W/4]`;
 //! - `centerface`: outputs heatmap `[1, 1, H/4, W/4]`, scale `[1, 2, ..]`, offset `[1, 2, ..]`,
@@ -91,7 +91,8 @@ pub struct DetectorConfig {
     /// NMS across classes (default false: class-aware).
     #[serde(default)]
     pub class_agnostic: bool,
-    /// Model input `[width, height]`, px, for models whose input size is dynamic.
+    /// Model input `[width, height]`, px, for models whose input size is dynamic (default
+    /// [`DEFAULT_DYNAMIC_SIDE`] for a dynamic side); must match a static one.
     #[serde(default)]
     pub input_size: Option<[u32; 2]>,
     /// ONNX Runtime settings.
@@ -185,6 +186,10 @@ pub struct OnnxDetector {
     input_name: String,
 }
 
+/// Input side, px, for a dynamic model input without a configured size (Ultralytics' default
+/// `imgsz`).
+pub const DEFAULT_DYNAMIC_SIDE: u32 = 640;
+
 fn shape_err(path: &Path, field: &str, expected: impl Into<String>, found: &TensorInfo) -> Error {
     Error::ModelShape {
         path: path.to_path_buf(),
@@ -228,6 +233,21 @@ impl OnnxDetector {
         }
         let (w, h) = match (s[3], s[2], config.input_size) {
             (w, h, None) if w > 0 && h > 0 => (w as u32, h as u32),
+            // A dynamic export (`[?, 3, ?, ?]`) without a configured size: Ultralytics' default
+            // export size for a dynamic side, the declared one for a static side.
+            (w, h, None) if w <= 0 || h <= 0 => {
+                let side = |d: i64| {
+                    if d > 0 {
+                        d as u32
+                    } else {
+                        DEFAULT_DYNAMIC_SIDE
+                    }
+                };
+                let (w, h) = (side(w), side(h));
+                tracing::info!(model = %path.display(), width = w, height = h,
+                    "dynamic model input: using {w}x{h} (set detector.input_size, or clea perceive --input-size, for another)");
+                (w, h)
+            }
             (w, h, Some([cw, ch])) if (w < 0 || w as u32 == cw) && (h < 0 || h as u32 == ch) => {
                 (cw, ch)
             }
@@ -459,6 +479,23 @@ fn check_outputs(
         }
     }
     let dim_ok = |d: i64, want: i64| d < 0 || d == want;
+    // A seg export read as detect would fail on its label count; say what it is instead.
+    if family == Family::Yolo {
+        if let Some(p) = outputs
+            .get(1)
+            .filter(|p| p.shape.len() == 4 && dim_ok(p.shape[1], MASK_COEFFICIENTS as i64))
+        {
+            return Err(Error::ModelShape {
+                path: path.to_path_buf(),
+                field: "outputs".into(),
+                expected: "one output [1, 4 + classes, anchors] for family yolo".into(),
+                found: format!(
+                    "a second output {} like a YOLO segmentation model's mask prototypes: the outputs look like a seg model's (use family yolo-seg)",
+                    p.describe()
+                ),
+            });
+        }
+    }
     match family {
         Family::Yolo | Family::YoloSeg => {
             let nm = if family == Family::YoloSeg {

@@ -6,6 +6,7 @@
 //! pixels is spent on `cvtColor`. Depth images are plain `f32` metres with `NaN` for invalid
 //! pixels.
 
+use crate::container::{check_encoded, ImageLimits};
 use crate::error::{Error, Result};
 use clea_bus::msg::CameraImage;
 use opencv::core::{Mat, Size, Vec3b, CV_16UC1, CV_32FC1, CV_8UC1, CV_8UC3};
@@ -32,7 +33,12 @@ pub struct Image {
 }
 
 fn cv(source: &str) -> impl Fn(opencv::Error) -> Error + '_ {
-    move |e| Error::image(source, e.message)
+    move |e| Error::image(source, one_line(&e.message))
+}
+
+/// OpenCV's messages span lines (an assertion's expression, blank lines): one line for users.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl Image {
@@ -75,25 +81,52 @@ impl Image {
     /// # Errors
     /// [`Error::Io`] when the file cannot be read, [`Error::Image`] when it does not decode.
     pub fn from_file(path: &Path) -> Result<Self> {
+        Self::from_file_with(path, &ImageLimits::default())
+    }
+
+    /// [`Image::from_file`] with `limits` on what the file may declare.
+    ///
+    /// # Errors
+    /// As [`Image::decode_with`], and [`Error::Io`] when the file cannot be read.
+    pub fn from_file_with(path: &Path, limits: &ImageLimits) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::decode(&bytes, path.display().to_string())
+        Self::decode_with(&bytes, path.display().to_string(), limits)
     }
 
-    /// Decode JPEG or PNG bytes (as BGR; grey and alpha images become 3-channel BGR).
+    /// Decode JPEG or PNG bytes (as BGR; grey and alpha images become 3-channel BGR), within the
+    /// default [`ImageLimits`].
     ///
     /// # Errors
-    /// [`Error::Image`] when the bytes are not a decodable image.
+    /// As [`Image::decode_with`].
     pub fn decode(bytes: &[u8], source: impl Into<String>) -> Result<Self> {
+        Self::decode_with(bytes, source, &ImageLimits::default())
+    }
+
+    /// Decode JPEG or PNG bytes after checking the container ([`check_encoded`]): the declared
+    /// size within `limits` (read from the header, before any pixel is decoded) and, for JPEG
+    /// and PNG, a complete file.
+    ///
+    /// # Errors
+    /// [`Error::Image`] (one line, naming `source`) when the image declares more pixels than
+    /// `limits` allow, is truncated or damaged, or does not decode.
+    pub fn decode_with(
+        bytes: &[u8],
+        source: impl Into<String>,
+        limits: &ImageLimits,
+    ) -> Result<Self> {
         let source = source.into();
         if bytes.is_empty() {
             return Err(Error::image(source, "empty file"));
         }
+        check_encoded(bytes, &source, limits)?;
         let buf = Mat::from_slice(bytes).map_err(cv(&source))?;
-        let mat = opencv::imgcodecs::imdecode(&buf, opencv::imgcodecs::IMREAD_COLOR)
-            .map_err(|e| Error::image(&source, format!("cannot decode: {}", e.message)))?;
+        let mat =
+            opencv::imgcodecs::imdecode(&buf, opencv::imgcodecs::IMREAD_COLOR).map_err(|e| {
+                Error::image(&source, format!("cannot decode: {}", one_line(&e.message)))
+            })?;
         if mat.empty() {
             return Err(Error::image(
                 source,
@@ -318,14 +351,38 @@ impl DepthImage {
     /// [`Error::Io`] when the file cannot be read, [`Error::Image`] when it does not decode or is
     /// not 16-bit/32-bit single-channel.
     pub fn from_file(path: &Path) -> Result<Self> {
+        Self::from_file_with(path, &ImageLimits::default(), None)
+    }
+
+    /// [`DepthImage::from_file`] within `limits`; with `expect` (width, height), a file whose
+    /// header declares another size is refused before it is decoded.
+    ///
+    /// # Errors
+    /// As [`DepthImage::from_file`], and [`Error::Image`] when the declared size is over
+    /// `limits` or is not `expect`, or the file is truncated.
+    pub fn from_file_with(
+        path: &Path,
+        limits: &ImageLimits,
+        expect: Option<(u32, u32)>,
+    ) -> Result<Self> {
         let source = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| Error::Io {
             path: path.to_path_buf(),
             source: e,
         })?;
+        check_encoded(&bytes, &source, limits)?;
+        if let (Some((w, h)), Some((ew, eh))) = (crate::container::declared_size(&bytes), expect) {
+            if (w, h) != (ew, eh) {
+                return Err(Error::image(
+                    &source,
+                    format!("depth image is {w} × {h} pixels, the colour image {ew} × {eh}: they must be aligned pixel for pixel"),
+                ));
+            }
+        }
         let buf = Mat::from_slice(&bytes).map_err(cv(&source))?;
-        let mat = opencv::imgcodecs::imdecode(&buf, opencv::imgcodecs::IMREAD_UNCHANGED)
-            .map_err(|e| Error::image(&source, format!("cannot decode: {}", e.message)))?;
+        let mat = opencv::imgcodecs::imdecode(&buf, opencv::imgcodecs::IMREAD_UNCHANGED).map_err(
+            |e| Error::image(&source, format!("cannot decode: {}", one_line(&e.message))),
+        )?;
         if mat.empty() {
             return Err(Error::image(
                 source,

@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod actor;
+pub mod container;
 pub mod decode;
 pub mod detector;
 pub mod draw;
@@ -43,6 +44,7 @@ pub mod observer;
 pub mod pipeline;
 pub mod session;
 
+pub use container::ImageLimits;
 pub use detector::{Detector, DetectorConfig, Family, ImageDetection, OnnxDetector};
 pub use error::{Error, ErrorKind, Result};
 pub use geometry::{FrameTransform, Intrinsics};

@@ -94,6 +94,22 @@ fn detect_with_a_non_square_model_input() {
     );
 }
 
+/// A model exported with dynamic axes (`[batch, 3, height, width]`, as `yolo export
+/// dynamic=True` writes it) runs at 640x640 unless an input size is configured.
+#[test]
+fn a_dynamic_export_runs_at_640_or_at_the_configured_size() {
+    let mut det = OnnxDetector::new(&detector("yolo_detect_dynamic.onnx", Family::Yolo)).unwrap();
+    assert_eq!(det.input_size(), (640, 640));
+    let mut fixed = OnnxDetector::new(&detector("yolo_detect.onnx", Family::Yolo)).unwrap();
+    let image = blank(640, 480);
+    assert_eq!(det.detect(&image).unwrap(), fixed.detect(&image).unwrap());
+    let mut c = detector("yolo_detect_dynamic.onnx", Family::Yolo);
+    c.input_size = Some([320, 256]);
+    let mut small = OnnxDetector::new(&c).unwrap();
+    assert_eq!(small.input_size(), (320, 256));
+    assert!(small.detect(&image).is_ok());
+}
+
 #[test]
 fn thresholds_and_agnostic_nms_are_configurable() {
     let mut c = detector("yolo_detect.onnx", Family::Yolo);

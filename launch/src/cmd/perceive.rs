@@ -6,7 +6,9 @@ use clap::{Args, ValueEnum};
 use clea_perception::detector::{DetectorConfig, Family, OnnxDetector};
 use clea_perception::geometry::DepthRange;
 use clea_perception::pipeline::{check_same_size, to_bus, Geometry};
-use clea_perception::{DepthImage, ErrorKind, FrameTransform, Image, Intrinsics, Provider};
+use clea_perception::{
+    DepthImage, ErrorKind, FrameTransform, Image, ImageLimits, Intrinsics, Provider,
+};
 use std::path::PathBuf;
 
 /// Which decoder reads the model's outputs.
@@ -79,6 +81,34 @@ pub struct PerceiveArgs {
     /// The ONNX Runtime shared library (default: $ORT_DYLIB_PATH).
     #[arg(long)]
     pub ort_lib: Option<PathBuf>,
+    /// Model input size WxH in pixels (e.g. 640x480), for a model exported with dynamic axes
+    /// (`[?, 3, ?, ?]`); must match a static one. Default for a dynamic input: 640x640.
+    #[arg(long, value_parser = parse_size)]
+    pub input_size: Option<[u32; 2]>,
+    /// Most pixels (width × height) the image or depth file may declare; checked from the
+    /// file's header before anything is decoded.
+    #[arg(long, default_value_t = ImageLimits::default().max_pixels,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pixels: u64,
+}
+
+/// `WxH` (e.g. `640x480`) as `[w, h]`, each a multiple of 32 in `[32, 8192]` (the stride of
+/// YOLO and CenterFace heads).
+fn parse_size(s: &str) -> Result<[u32; 2], String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("{s:?} is not WxH (e.g. 640x480)"))?;
+    let side = |v: &str| -> Result<u32, String> {
+        let n: u32 = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{v:?} is not a whole number of pixels"))?;
+        if !n.is_multiple_of(32) || !(32..=8192).contains(&n) {
+            return Err(format!("{n} is not a multiple of 32 in [32, 8192]"));
+        }
+        Ok(n)
+    };
+    Ok([side(w)?, side(h)?])
 }
 
 /// Errors of the library: setup and inference failures are runtime errors (exit 1), the rest
@@ -112,10 +142,15 @@ fn perceive(args: &PerceiveArgs) -> Result<(), CliError> {
             }
             other => cli_error(other),
         })?;
-    let image = Image::from_file(&args.image).map_err(cli_error)?;
+    let limits = ImageLimits {
+        max_pixels: args.max_pixels,
+    };
+    let image = Image::from_file_with(&args.image, &limits).map_err(cli_error)?;
     let depth = match &args.depth {
         Some(p) => {
-            let d = DepthImage::from_file(p).map_err(cli_error)?;
+            // A depth file of another size is refused from its header, before it is decoded.
+            let size = Some((image.width(), image.height()));
+            let d = DepthImage::from_file_with(p, &limits, size).map_err(cli_error)?;
             check_same_size(&image, &d).map_err(|_| {
                 CliError::Input(format!(
                     "{}: depth image is {}x{}, the image {} is {}x{}",
@@ -137,6 +172,7 @@ fn perceive(args: &PerceiveArgs) -> Result<(), CliError> {
         FamilyArg::Centerface => Family::Centerface,
     };
     let mut config = DetectorConfig::new(&args.model, family);
+    config.input_size = args.input_size;
     config.labels = args.labels.clone();
     config.conf_threshold = args.conf;
     config.iou_threshold = args.iou;
@@ -297,6 +333,27 @@ mod tests {
                 "{argv:?}: {msg}"
             );
         }
+    }
+
+    #[test]
+    fn input_sizes_are_wxh_multiples_of_32() {
+        assert_eq!(parse_size("640x480"), Ok([640, 480]));
+        assert_eq!(parse_size("320X320"), Ok([320, 320]));
+        for bad in ["640", "100x100", "0x32", "640xabc", "16384x32"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        let e = Cli::try_parse_from([
+            "perceive",
+            "a.png",
+            "--model",
+            "m.onnx",
+            "--family",
+            "yolo",
+            "--input-size",
+            "100x64",
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("not a multiple of 32"), "{e}");
     }
 
     #[test]
