@@ -404,7 +404,8 @@ impl ActorSet {
                     Ok(r) => r,
                     Err(e) => {
                         tracing::warn!(module = kind.as_str(), error = %e, "bad request");
-                        let _ = query.reply_err(encode(&e.to_string())).await;
+                        let e = ModuleError::BadRequest(e.to_string());
+                        let _ = query.reply_err(encode(&e)).await;
                         continue;
                     }
                 };
@@ -429,7 +430,7 @@ impl ActorSet {
                     }
                     Err(e) => {
                         tracing::warn!(module = kind.as_str(), error = %e, "module failed");
-                        let _ = query.reply_err(encode(&e.to_string())).await;
+                        let _ = query.reply_err(encode(&e)).await;
                     }
                 }
             }
@@ -450,9 +451,12 @@ pub enum CallFailure {
     /// No actor answered in time.
     #[error("{0}: no answer in time (is the actor running?)")]
     NoAnswer(&'static str),
-    /// The actor answered with an error.
+    /// The actor answered with an error (its kind kept across the bus).
     #[error("{0}: {1}")]
-    Module(&'static str, String),
+    Module(&'static str, ModuleError),
+    /// The query could not be sent.
+    #[error("{0}: {1}")]
+    Transport(&'static str, String),
     /// The reply did not decode.
     #[error("{0}: {1}")]
     Decode(&'static str, String),
@@ -483,7 +487,7 @@ impl ModuleClient {
             .payload(encode(req))
             .timeout(timeout)
             .await
-            .map_err(|e| CallFailure::Module(name, e.to_string()))?;
+            .map_err(|e| CallFailure::Transport(name, e.to_string()))?;
         let reply = replies
             .recv_async()
             .await
@@ -491,12 +495,10 @@ impl ModuleClient {
         match reply.result() {
             Ok(s) => decode(&key, &s.payload().to_bytes())
                 .map_err(|e| CallFailure::Decode(name, e.to_string())),
-            Err(e) => {
-                let text = e.payload().to_bytes();
-                let msg = serde_json::from_slice::<String>(&text)
-                    .unwrap_or_else(|_| String::from_utf8_lossy(&text).into_owned());
-                Err(CallFailure::Module(name, msg))
-            }
+            Err(e) => match decode::<ModuleError>(&key, &e.payload().to_bytes()) {
+                Ok(m) => Err(CallFailure::Module(name, m)),
+                Err(d) => Err(CallFailure::Decode(name, d.to_string())),
+            },
         }
     }
 }

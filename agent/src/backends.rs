@@ -144,6 +144,46 @@ impl ModelsConfig {
             if e.max_tokens == 0 {
                 return Err((field("max_tokens"), "must be at least 1".into()));
             }
+            if !(e.max_retry_after_s >= 0.0 && e.max_retry_after_s <= 1e6) {
+                return Err((
+                    field("max_retry_after_s"),
+                    "must be a time in [0, 1e6] s".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Check that every endpoint a module uses gives up (all its attempts timed out, see
+    /// [`EndpointConfig::worst_case_s`]) within the module timeout, so a hung endpoint fails
+    /// with its own reason instead of being cut by the module timeout. Errors name the field.
+    pub fn check_fits(&self, module_timeout_s: f64) -> Result<(), (String, String)> {
+        for m in [
+            &self.modules.observer,
+            &self.modules.memory,
+            &self.modules.planner,
+            &self.modules.critic,
+        ] {
+            let Some((name, e)) = m
+                .endpoint
+                .as_ref()
+                .filter(|_| m.backend != Backend::Symbolic)
+                .and_then(|n| self.endpoints.get_key_value(n))
+            else {
+                continue;
+            };
+            let worst = e.worst_case_s();
+            if worst > module_timeout_s {
+                return Err((
+                    format!("models.endpoints.{name}.timeout_s"),
+                    format!(
+                        "{} s × {} attempts (max_retries {}) + backoff = {worst} s, more than agent.module_timeout_s = {module_timeout_s} s: lower timeout_s or max_retries, or raise the module timeout",
+                        e.timeout_s,
+                        e.max_retries + 1,
+                        e.max_retries
+                    ),
+                ));
+            }
         }
         Ok(())
     }

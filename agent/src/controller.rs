@@ -32,6 +32,10 @@ pub struct ControllerConfig {
     pub max_plans: u32,
     /// Most skills in a row whose server cannot be reached before the episode fails.
     pub max_unreachable: u32,
+    /// Most times in a row the same call may fail; a plan that repeats it once more is
+    /// rejected as invalid (with the reason), so a call that cannot succeed is not retried
+    /// until the budget runs out.
+    pub max_repeated_failures: u32,
 }
 
 impl Default for ControllerConfig {
@@ -43,6 +47,7 @@ impl Default for ControllerConfig {
             max_invalid_plans: 3,
             max_plans: 200,
             max_unreachable: 2,
+            max_repeated_failures: 3,
         }
     }
 }

@@ -10,8 +10,8 @@ use crate::report::EpisodeReport;
 use crate::AgentError;
 use clea_bus::msg::{
     ActionRecord, Belief, CritiqueRequest, EStop, EpisodeEnd, EpisodeScore, ExecuteRequest,
-    MemoryRequest, ModelCall, ModelUsage, Observation, ObserveRequest, Plan, PlanRequest, TaskSpec,
-    Transition, Verdict,
+    MemoryRequest, ModelCall, ModelUsage, Observation, ObserveRequest, Plan, PlanRequest,
+    SkillCall, TaskSpec, Transition, Verdict,
 };
 use clea_bus::{episode, Bus, Subscription};
 use clea_skills::{validate, Action, Goal};
@@ -65,6 +65,8 @@ struct Io {
     observation: Option<Observation>,
     belief: Option<Belief>,
     last: Option<ActionRecord>,
+    /// The call that failed last and how many times in a row it failed.
+    failing: Option<(SkillCall, u32)>,
     reset: bool,
     usage: ModelUsage,
 }
@@ -91,6 +93,7 @@ pub async fn run_episode(bus: &Bus, opts: &EpisodeOptions) -> Result<EpisodeRepo
         observation: None,
         belief: None,
         last: None,
+        failing: None,
         reset: true,
         usage: ModelUsage::default(),
     };
@@ -133,10 +136,20 @@ pub async fn run_episode(bus: &Bus, opts: &EpisodeOptions) -> Result<EpisodeRepo
             } else {
                 let step = sm.counters.steps;
                 let span = tracing::info_span!("step", step, state = sm.state().name());
+                // The wall-time budget also ends a module call in flight (a hung model endpoint);
+                // a skill in flight is bounded by its own timeout and reports how it ended.
+                let module_call = !matches!(sm.state(), State::Executing { .. });
                 tokio::select! {
                     biased;
                     Some(e) = wait_engaged(&estop) => Event::EStop(e.reason),
                     _ = INTERRUPT.notify.notified() => operator_stop(bus).await,
+                    _ = tokio::time::sleep_until((t0 + wall).into()), if module_call => {
+                        Event::BudgetExceeded(format!(
+                            "wall-time budget of {} s used up (while {})",
+                            wall.as_secs_f64(),
+                            sm.state().name()
+                        ))
+                    }
                     ev = io.act(&sm).instrument(span) => ev,
                 }
             };
@@ -428,11 +441,18 @@ impl Io {
                     .await
                 {
                     Ok(r) => {
+                        self.failing = match (r.outcome.is_success(), self.failing.take()) {
+                            (true, _) => None,
+                            (false, Some((c, n))) if c == r.call => Some((c, n + 1)),
+                            (false, _) => Some((r.call.clone(), 1)),
+                        };
                         let text = r.outcome.to_string();
                         let ev = Event::SkillDone {
                             success: r.outcome.is_success(),
-                            unreachable: (!r.accepted && text.contains("no skill server"))
-                                || text.contains("disappeared during the goal"),
+                            unreachable: matches!(
+                                r.outcome,
+                                clea_bus::msg::SkillOutcome::Unreachable { .. }
+                            ),
                             outcome: text,
                         };
                         self.last = Some(r);
@@ -445,13 +465,31 @@ impl Io {
         }
     }
 
-    /// Validate every call of `plan` against the pool, the world and the task's scope: model
-    /// text becomes an action only here.
+    /// Whether `call` is the one that already failed `max_repeated_failures` times in a row.
+    fn repeats_failure(&self, call: &SkillCall) -> bool {
+        self.failing
+            .as_ref()
+            .is_some_and(|(c, n)| c == call && *n >= self.opts.controller.max_repeated_failures)
+    }
+
+    /// Validate every call of `plan` against the pool, the world and the task's scope, and
+    /// refuse a call that keeps failing: model text becomes an action only here.
     fn check(&self, plan: &Plan) -> CheckedPlan {
         let mut actions = Vec::new();
         let mut invalid = Vec::new();
         for call in &plan.actions {
             match validate(call, &self.task.vocabulary) {
+                Ok(_) if self.repeats_failure(call) => {
+                    let n = self.failing.as_ref().map_or(0, |(_, n)| *n);
+                    let last = self
+                        .last
+                        .as_ref()
+                        .map(|r| r.outcome.to_string())
+                        .unwrap_or_default();
+                    invalid.push(format!(
+                        "{call}: failed {n} times in a row (last: {last}); choose another action"
+                    ));
+                }
                 Ok(a) => match out_of_scope(&self.task, &a) {
                     Some(why) => invalid.push(format!("{call}: {why}")),
                     None => actions.push(a),

@@ -66,12 +66,19 @@ impl Executor {
         let handle = match self.client.send_goal(call, self.options).await {
             Ok(h) => h,
             Err(e) => {
-                let reason = match e {
-                    ActionError::Rejected(r) => format!("rejected: {r}"),
-                    other => other.to_string(),
+                let outcome = match e {
+                    ActionError::Rejected(r) => SkillOutcome::Failed {
+                        reason: format!("rejected: {r}"),
+                    },
+                    e @ ActionError::NoServer { .. } => SkillOutcome::Unreachable {
+                        reason: e.to_string(),
+                    },
+                    other => SkillOutcome::Failed {
+                        reason: other.to_string(),
+                    },
                 };
                 return StepResult {
-                    outcome: SkillOutcome::Failed { reason },
+                    outcome,
                     accepted: false,
                     feedback,
                     observations: stale,

@@ -9,7 +9,11 @@ use clea_bus::msg::{
 };
 
 /// Why a module could not produce its output. The controller ends the step cleanly with it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// On the bus an actor replies with it as JSON (`{"kind": "backend", "reason": "..."}`), so its
+/// kind survives the trip (no message text is matched).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "reason", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ModuleError {
     /// The request lacked something the module needs (e.g. memory used before a reset).

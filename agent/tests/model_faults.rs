@@ -191,6 +191,7 @@ async fn http_500_forever_is_unavailable_after_max_retries_and_the_module_fails_
     assert!(
         calls[0]
             .outcome
+            .to_string()
             .starts_with("error: endpoint unavailable after 3 attempts"),
         "{}",
         calls[0].outcome
@@ -230,7 +231,7 @@ async fn a_reply_that_never_comes_is_retried_then_unavailable_in_bounded_time() 
     match &err {
         ModuleError::Backend(msg) => {
             assert!(msg.contains("unavailable after 2 attempts"), "{msg}");
-            assert!(msg.contains("request failed"), "{msg}");
+            assert!(msg.contains("timed out after 0.3 s"), "{msg}");
         }
         other => panic!("expected ModuleError::Backend, got {other:?}"),
     }
@@ -239,7 +240,10 @@ async fn a_reply_that_never_comes_is_retried_then_unavailable_in_bounded_time() 
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].module, "critic");
     assert!(
-        calls[0].outcome.starts_with("error: endpoint unavailable"),
+        calls[0]
+            .outcome
+            .to_string()
+            .starts_with("error: endpoint unavailable"),
         "{}",
         calls[0].outcome
     );
@@ -263,7 +267,146 @@ async fn a_client_error_is_not_retried() {
     assert_eq!(calls.len(), 1);
     assert!(calls[0]
         .outcome
+        .to_string()
         .starts_with("error: endpoint rejected the request: HTTP 400"));
+}
+
+/// A planner on `cfg` (any endpoint, reachable or not) with `repairs`.
+fn planner_on(
+    cfg: clea_agent::model::client::EndpointConfig,
+    repairs: u32,
+) -> (
+    ModelPlanner,
+    tokio::sync::mpsc::UnboundedReceiver<clea_bus::msg::ModelCall>,
+) {
+    let (rt, log) = runtime(cfg, repairs);
+    (ModelPlanner::new(rt), log)
+}
+
+/// The planner's error text for a call that failed in the backend.
+async fn backend_error(p: &mut ModelPlanner) -> String {
+    let req = plan_request(&goal_task()).await;
+    match within("plan", LIMIT, p.plan(&req)).await {
+        Err(ModuleError::Backend(msg)) => msg,
+        other => panic!("expected ModuleError::Backend, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn retry_after_above_the_cap_fails_at_once_naming_both_numbers() {
+    let s = server([ResponseTemplate::new(429)
+        .insert_header("Retry-After", "600")
+        .set_body_string("slow down")])
+    .await;
+    let (mut p, _log) = planner(&s, 2);
+    let t0 = Instant::now();
+    let msg = backend_error(&mut p).await;
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    assert!(msg.contains("600 s"), "{msg}");
+    assert!(msg.contains("max_retry_after_s = 60 s"), "{msg}");
+    assert_eq!(
+        bodies(&s).await.len(),
+        1,
+        "no retry the server did not allow"
+    );
+}
+
+#[tokio::test]
+async fn retry_after_as_an_http_date_is_honoured() {
+    let at = std::time::SystemTime::now() + Duration::from_secs(2);
+    let s = server([
+        ResponseTemplate::new(503)
+            .insert_header("Retry-After", httpdate::fmt_http_date(at).as_str())
+            .set_body_string("maintenance"),
+        plan_reply(false, &[GO_SINK]),
+    ])
+    .await;
+    let (mut p, _log) = planner(&s, 2);
+    let req = plan_request(&goal_task()).await;
+    let t0 = Instant::now();
+    let plan = within("plan", LIMIT, p.plan(&req)).await.unwrap();
+    // An HTTP date has whole seconds: at least one of the two seconds is left to wait.
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_plan_is_go_to_sink(&plan);
+}
+
+#[tokio::test]
+async fn a_200_that_is_not_a_completion_is_retried_like_a_5xx() {
+    let s = server([
+        ResponseTemplate::new(200).set_body_string("<html>proxy error</html>"),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"choices": [{"message": {"role": "assistant"}}]})),
+        plan_reply(false, &[GO_SINK]),
+    ])
+    .await;
+    let (mut p, mut log) = planner(&s, 0);
+    let req = plan_request(&goal_task()).await;
+    let plan = within("plan", LIMIT, p.plan(&req)).await.unwrap();
+    assert_plan_is_go_to_sink(&plan);
+    assert_eq!(
+        plan.usage.unwrap().calls,
+        3,
+        "two retried attempts, one answered"
+    );
+    assert_eq!(outcomes(&logged(&mut log)), ["accepted"]);
+    // With no retries left, the reason says what the body was.
+    let s = server([ResponseTemplate::new(200).set_body_string("<html>proxy error</html>")]).await;
+    let mut cfg = endpoint(&s);
+    cfg.max_retries = 0;
+    let (mut p, _log) = planner_on(cfg, 0);
+    let msg = backend_error(&mut p).await;
+    assert!(
+        msg.contains("not JSON") && msg.contains("proxy error"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_says_connection_refused() {
+    // A port that was just free: nothing listens on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = server([plan_reply(false, &[GO_SINK])]).await;
+    let mut cfg = endpoint(&s);
+    cfg.base_url = format!("http://127.0.0.1:{port}/v1");
+    cfg.max_retries = 1;
+    let (mut p, _log) = planner_on(cfg, 0);
+    let msg = backend_error(&mut p).await;
+    assert!(msg.contains("connection refused"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_connection_closed_without_a_reply_says_so() {
+    // A server that reads the request and closes the connection without answering.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let closer = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt as _;
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            drop(conn);
+        }
+    });
+    let s = server([plan_reply(false, &[GO_SINK])]).await;
+    let mut cfg = endpoint(&s);
+    cfg.base_url = format!("http://{addr}/v1");
+    cfg.max_retries = 1;
+    let (mut p, _log) = planner_on(cfg, 0);
+    let msg = backend_error(&mut p).await;
+    closer.abort();
+    assert!(msg.contains("closed"), "{msg}");
+    assert!(!msg.contains("connection refused"), "{msg}");
 }
 
 // --- Invalid replies: parse and validation errors, repairs -----------------------------------
@@ -303,6 +446,44 @@ async fn malformed_json_is_rejected_repaired_then_a_valid_reply_accepted() {
     assert_eq!(oc[1], "accepted");
     assert_eq!(calls[0].reply, bad, "the log keeps the rejected reply");
     assert_eq!(calls[1].request, bodies[1]);
+}
+
+#[tokio::test]
+async fn a_reply_encoded_twice_is_repaired_with_what_is_wrong() {
+    let object = plan_text(false, &[GO_SINK]);
+    let twice = serde_json::to_string(&object).unwrap();
+    let s = server([reply(&twice), plan_reply(false, &[GO_SINK])]).await;
+    let (mut p, _log) = planner(&s, 2);
+    let req = plan_request(&goal_task()).await;
+    let plan = within("plan", LIMIT, p.plan(&req)).await.unwrap();
+    assert_plan_is_go_to_sink(&plan);
+    let bodies = bodies(&s).await;
+    assert_repair_turn(
+        &bodies[1],
+        &twice,
+        "the reply is a JSON string that holds an object (encoded twice)",
+    );
+}
+
+#[tokio::test]
+async fn a_reply_cut_at_max_tokens_is_repaired_with_that_reason() {
+    let cut = r#"{"reasoning": "first I will go to the sink and then"#;
+    let mut body = completion(cut);
+    body["choices"][0]["finish_reason"] = json!("length");
+    let s = server([
+        ResponseTemplate::new(200).set_body_json(body),
+        plan_reply(false, &[GO_SINK]),
+    ])
+    .await;
+    let (mut p, mut log) = planner(&s, 2);
+    let req = plan_request(&goal_task()).await;
+    let plan = within("plan", LIMIT, p.plan(&req)).await.unwrap();
+    assert_plan_is_go_to_sink(&plan);
+    let bodies = bodies(&s).await;
+    assert_repair_turn(&bodies[1], cut, "finish_reason: length");
+    let calls = logged(&mut log);
+    assert_eq!(calls[0].finish_reason.as_deref(), Some("length"));
+    assert_eq!(calls[1].finish_reason.as_deref(), Some("stop"));
 }
 
 #[tokio::test]

@@ -159,6 +159,7 @@ async fn hallucinated_names_are_sent_back_then_the_step_fails_cleanly() {
     assert!(
         calls[0]
             .outcome
+            .to_string()
             .contains("\"kitchen_island\" is not a receptacle of this world"),
         "{}",
         calls[0].outcome
@@ -192,7 +193,9 @@ async fn hallucinated_names_are_sent_back_then_the_step_fails_cleanly() {
         let calls = logged(&mut log);
         assert_eq!(calls.len(), 2, "one call and one repair");
         assert!(
-            calls.iter().all(|c| c.outcome.starts_with("rejected:")),
+            calls
+                .iter()
+                .all(|c| c.outcome.to_string().starts_with("rejected:")),
             "{calls:?}"
         );
     }
@@ -245,7 +248,7 @@ async fn replies_are_held_to_the_robots_view_and_its_own_gripper() {
         .unwrap();
         let calls = logged(&mut log);
         assert!(
-            calls[0].outcome.contains(why),
+            calls[0].outcome.to_string().contains(why),
             "{why}: {}",
             calls[0].outcome
         );
@@ -348,7 +351,7 @@ async fn the_observer_actor_reads_camera_frames_from_the_bus() {
         .await
         .unwrap();
     assert_eq!(
-        (call.module.as_str(), call.outcome.as_str()),
+        (call.module.as_str(), call.outcome.to_string().as_str()),
         ("observer", "accepted")
     );
     let newest = from_raw("robot_1", "head", &image(8)).unwrap();

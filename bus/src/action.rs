@@ -634,7 +634,7 @@ impl GoalHandle {
     /// order, all before the result).
     ///
     /// Never hangs on a lost server: a liveliness token that goes away ends the goal as
-    /// `Failed { reason: "skill server ... disappeared ..." }`, and so does a closed session; a
+    /// `Unreachable { reason: "skill server ... disappeared ..." }`, and so does a closed session; a
     /// passed deadline cancels the goal and ends it as `TimedOut`.
     pub async fn result(mut self, mut on_feedback: impl FnMut(SkillFeedback)) -> SkillOutcome {
         let deadline = self.deadline;
@@ -663,7 +663,7 @@ impl GoalHandle {
 }
 
 fn lost(robot: &str, skill: &str, what: &str) -> SkillOutcome {
-    SkillOutcome::Failed {
+    SkillOutcome::Unreachable {
         reason: format!("skill server {robot}/{skill} {what} during the goal"),
     }
 }

@@ -7,23 +7,55 @@ use crate::msg::{EpisodeEnd, EpisodeScore, EpisodeStart, StartRequest};
 use crate::{decode, encode, Bus, BusError};
 use std::time::Duration;
 
+/// One request to a service under `key`, bounded by `timeout` as a whole. A server that is not
+/// there yet (a simulator restarted between episodes is back within a second or so) is waited
+/// for, within the same bound, by its declaration (zenoh's matching status), not by polling.
 async fn query<T: serde::de::DeserializeOwned>(
     bus: &Bus,
     key: String,
     payload: Vec<u8>,
     timeout: Duration,
 ) -> Result<T, BusError> {
-    let replies = bus
+    let deadline = tokio::time::Instant::now() + timeout;
+    let querier = bus
         .session
-        .get(key.clone())
-        .payload(payload)
+        .declare_querier(key.clone())
         .timeout(timeout)
         .await
         .map_err(BusError::zenoh)?;
-    let reply = replies
-        .recv_async()
+    let matching = || async {
+        querier
+            .matching_status()
+            .await
+            .map(|s| s.matching())
+            .map_err(BusError::zenoh)
+    };
+    if !matching().await? {
+        let listener = querier.matching_listener().await.map_err(BusError::zenoh)?;
+        // Checked again now that the listener exists: a server that came in between is not
+        // announced to it.
+        while !matching().await? {
+            match tokio::time::timeout_at(deadline, listener.recv_async()).await {
+                Ok(Ok(status)) if status.matching() => break,
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) | Err(_) => {
+                    return Err(BusError::NoReply(format!(
+                        "{key} (no server within {} s)",
+                        timeout.as_secs_f64()
+                    )))
+                }
+            }
+        }
+    }
+    let replies = querier
+        .get()
+        .payload(payload)
         .await
-        .map_err(|_| BusError::NoReply(key.clone()))?;
+        .map_err(BusError::zenoh)?;
+    let reply = match tokio::time::timeout_at(deadline, replies.recv_async()).await {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(_)) | Err(_) => return Err(BusError::NoReply(key.clone())),
+    };
     match reply.result() {
         Ok(sample) => decode(&key, &sample.payload().to_bytes()),
         Err(e) => Err(BusError::Zenoh(format!(

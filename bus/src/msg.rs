@@ -396,6 +396,13 @@ pub enum SkillOutcome {
     Canceled,
     /// The client's deadline passed.
     TimedOut,
+    /// The robot's skill server could not be reached: none answered the goal, or it went away
+    /// (liveliness lost, session closed) during it. Set by the client, never by a server; the
+    /// controller counts these to tell a robot that is gone from a skill that failed.
+    Unreachable {
+        /// What happened, e.g. `no skill server for robot_1/go_to`.
+        reason: String,
+    },
 }
 
 impl SkillOutcome {
@@ -412,6 +419,7 @@ impl fmt::Display for SkillOutcome {
             SkillOutcome::Failed { reason } => write!(f, "failed: {reason}"),
             SkillOutcome::Canceled => f.write_str("canceled"),
             SkillOutcome::TimedOut => f.write_str("timed out"),
+            SkillOutcome::Unreachable { reason } => write!(f, "unreachable: {reason}"),
         }
     }
 }
@@ -702,8 +710,67 @@ pub struct ModelCall {
     pub reply: String,
     /// Tokens and latency of this call.
     pub usage: ModelUsage,
-    /// `accepted`, or why the reply was rejected (parse or validation error) or the call failed.
-    pub outcome: String,
+    /// The completion's `finish_reason` (`length`: cut at `max_tokens`), when the endpoint gave
+    /// one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+    /// Accepted, rejected (parse or validation error, with why) or failed (with why); on the
+    /// wire the text `accepted`, `rejected: <why>` or `error: <why>`.
+    #[schemars(with = "String")]
+    pub outcome: ModelOutcome,
+}
+
+/// How one model call ended. Decisions (a cassette skips failed calls) match on the variant,
+/// never on the text; on the wire it is the text (`accepted`, `rejected: why`, `error: why`),
+/// as logs have always carried it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
+pub enum ModelOutcome {
+    /// The reply parsed and validated.
+    Accepted,
+    /// The reply was rejected: why (sent back to the model for a repair when any are left).
+    Rejected(String),
+    /// The call failed (endpoint unavailable, rejected the request): why.
+    Error(String),
+}
+
+impl fmt::Display for ModelOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelOutcome::Accepted => f.write_str("accepted"),
+            ModelOutcome::Rejected(why) => write!(f, "rejected: {why}"),
+            ModelOutcome::Error(why) => write!(f, "error: {why}"),
+        }
+    }
+}
+
+impl From<ModelOutcome> for String {
+    fn from(o: ModelOutcome) -> String {
+        o.to_string()
+    }
+}
+
+impl From<String> for ModelOutcome {
+    /// Read the wire text; anything that is neither `accepted` nor `rejected: ...` is an error.
+    fn from(s: String) -> Self {
+        if s == "accepted" {
+            ModelOutcome::Accepted
+        } else if let Some(why) = s.strip_prefix("rejected: ") {
+            ModelOutcome::Rejected(why.to_string())
+        } else {
+            ModelOutcome::Error(s.strip_prefix("error: ").unwrap_or(&s).to_string())
+        }
+    }
+}
+
+impl PartialEq<&str> for ModelOutcome {
+    fn eq(&self, other: &&str) -> bool {
+        match self {
+            ModelOutcome::Accepted => *other == "accepted",
+            ModelOutcome::Rejected(why) => other.strip_prefix("rejected: ") == Some(why.as_str()),
+            ModelOutcome::Error(why) => other.strip_prefix("error: ") == Some(why.as_str()),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -784,6 +851,51 @@ pub struct CameraImage {
     #[serde(with = "base64_bytes")]
     #[schemars(with = "String")]
     pub data: Vec<u8>,
+}
+
+impl CameraImage {
+    /// Bytes per pixel of the encodings this runtime reads (`rgb8`, `bgr8`, `mono8`, `rgba8`,
+    /// `bgra8`, `mono16`, `16UC1`, `32FC1`); `None` for others.
+    pub fn bytes_per_pixel(&self) -> Option<u32> {
+        Some(match self.encoding.as_str() {
+            "mono8" | "8UC1" => 1,
+            "mono16" | "16UC1" => 2,
+            "rgb8" | "bgr8" | "8UC3" => 3,
+            "rgba8" | "bgra8" | "8UC4" | "32FC1" => 4,
+            _ => return None,
+        })
+    }
+
+    /// Check that the bytes can hold the image the header describes: `data` has at least
+    /// `step × height` bytes and, for a known encoding, `step ≥ width × bytes per pixel`
+    /// (`sensor_msgs/Image`'s contract). A message that breaks it (a driver bug, a cut
+    /// transfer) would otherwise be read past its end or as garbage.
+    ///
+    /// # Errors
+    /// The reason, with the numbers, when the bytes are too few or the step too short.
+    pub fn check_size(&self) -> Result<(), String> {
+        let need = u64::from(self.step) * u64::from(self.height);
+        if (self.data.len() as u64) < need {
+            return Err(format!(
+                "{} × {} {} image with step {} needs {need} bytes, has {}",
+                self.width,
+                self.height,
+                self.encoding,
+                self.step,
+                self.data.len()
+            ));
+        }
+        if let Some(bpp) = self.bytes_per_pixel() {
+            let row = u64::from(self.width) * u64::from(bpp);
+            if u64::from(self.step) < row {
+                return Err(format!(
+                    "{} × {} {} image has step {}, less than a row's {row} bytes",
+                    self.width, self.height, self.encoding, self.step
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A compressed camera image (ROS 2 `sensor_msgs/CompressedImage`), published on
@@ -996,5 +1108,33 @@ mod base64_bytes {
         STANDARD
             .decode(text.as_bytes())
             .map_err(|e| serde::de::Error::custom(format!("invalid base64: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(encoding: &str, width: u32, height: u32, step: u32, bytes: usize) -> CameraImage {
+        CameraImage {
+            header: Header::default(),
+            height,
+            width,
+            encoding: encoding.into(),
+            is_bigendian: 0,
+            step,
+            data: vec![0; bytes],
+        }
+    }
+
+    #[test]
+    fn an_image_shorter_than_step_times_height_is_refused() {
+        assert!(image("rgb8", 4, 2, 12, 24).check_size().is_ok());
+        let e = image("rgb8", 4, 2, 12, 23).check_size().unwrap_err();
+        assert!(e.contains("needs 24 bytes, has 23"), "{e}");
+        let e = image("16UC1", 4, 2, 6, 12).check_size().unwrap_err();
+        assert!(e.contains("less than a row's 8 bytes"), "{e}");
+        // An unknown encoding is checked by step × height only.
+        assert!(image("bayer_rggb8", 4, 2, 4, 8).check_size().is_ok());
     }
 }

@@ -13,7 +13,10 @@
 //!          max_model_calls: 500, max_model_tokens: 2000000 }
 //! models:                                                   # optional: model-backed modules
 //!   endpoints:
-//!     local: { base_url: "http://127.0.0.1:8080/v1", model: qwen05, structured: json_object }
+//!     local: { base_url: "http://127.0.0.1:8080/v1", model: qwen05, structured: json_object,
+//!              timeout_s: 120, max_retries: 3, backoff_s: 0.5, max_retry_after_s: 60 }
+//!     # every endpoint a module uses must give up within agent.module_timeout_s:
+//!     # timeout_s × (max_retries + 1) + backoff ≤ module_timeout_s (checked)
 //!   modules:                                                # symbolic | model | rules_then_model
 //!     observer: { backend: model, endpoint: vlm }           # a vision model on camera frames
 //!     planner: { backend: model, endpoint: local }
@@ -215,6 +218,7 @@ pub fn load(path: &Path) -> Result<LaunchFile, String> {
     }
     lf.models
         .check()
+        .and_then(|()| lf.models.check_fits(lf.agent.module_timeout_s))
         .map_err(|(field, why)| fail(&field, why))?;
     Ok(lf)
 }

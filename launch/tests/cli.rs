@@ -185,6 +185,14 @@ fn bad_launch_files_exit_2_with_file_field_and_reason() {
             "actors: [planner]\nmodels: { endpoints: { e: { base_url: \"http://x\", model: m } }, modules: { planner: { backend: model, endpoint: e, images: true } } }\n",
             "models.modules.planner.images: images are for a model-backed critic",
         ),
+        (
+            "actors: [planner]\nagent: { module_timeout_s: 60 }\nmodels: { endpoints: { e: { base_url: \"http://x\", model: m, timeout_s: 30, max_retries: 2 } }, modules: { planner: { backend: model, endpoint: e } } }\n",
+            "models.endpoints.e.timeout_s: 30 s × 3 attempts (max_retries 2) + backoff = 91.5 s, more than agent.module_timeout_s = 60 s",
+        ),
+        (
+            "actors: [planner]\nmodels: { endpoints: { e: { base_url: \"http://x\", model: m, max_retry_after_s: -1 } }, modules: { planner: { backend: model, endpoint: e } } }\n",
+            "models.endpoints.e.max_retry_after_s",
+        ),
         ("{}\n", "nothing to run"),
     ];
     for (i, (text, want)) in cases.iter().enumerate() {
@@ -253,6 +261,7 @@ fn shipped_launch_files_check() {
         reason.contains("endpoint unavailable after 2 attempts"),
         "{reason}"
     );
+    assert!(reason.contains("connection refused"), "{reason}");
     assert_eq!(e["model_calls"], 2, "both attempts are counted");
 }
 

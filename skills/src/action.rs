@@ -186,6 +186,20 @@ pub enum CallError {
         /// What it lacks.
         capability: Capability,
     },
+    /// The robot can reach the receptacle from nowhere: a fixed robot that does not have it in
+    /// its reach, or a mobile one when no navigation point is near it and it is not in its
+    /// reach. Such a call can never succeed, whatever the state.
+    #[error("{skill}: {robot} can reach {receptacle} from nowhere; {}", can_reach(.reachable_by))]
+    NeverReaches {
+        /// Skill.
+        skill: SkillName,
+        /// Robot.
+        robot: String,
+        /// The receptacle.
+        receptacle: String,
+        /// Robots that can reach it.
+        reachable_by: Vec<String>,
+    },
     /// Text that is not a term (`name(arg, ...)`).
     #[error(transparent)]
     Syntax(#[from] TermError),
@@ -201,11 +215,29 @@ pub enum CallError {
     },
 }
 
+fn can_reach(robots: &[String]) -> String {
+    match robots {
+        [] => "no robot can".into(),
+        [one] => format!("{one} can"),
+        many => format!("{} can", many.join(", ")),
+    }
+}
+
+/// Whether `robot` can ever reach `receptacle`: it is in the robot's reach, or the robot is
+/// mobile and a navigation point is near it.
+pub fn ever_reaches(
+    robot: &clea_bus::msg::RobotInfo,
+    receptacle: &clea_bus::msg::ReceptacleInfo,
+) -> bool {
+    robot.reach.contains(&receptacle.name) || (robot.mobile && receptacle.near.is_some())
+}
+
 /// Validate `call` against the skill pool and the world vocabulary.
 ///
 /// # Errors
 /// The first problem found, as a [`CallError`]: unknown skill, missing, unknown or mistyped
-/// argument, a name unknown for its kind, or a robot that lacks a required capability.
+/// argument, a name unknown for its kind, a robot that lacks a required capability, or a
+/// receptacle the robot can reach from nowhere.
 pub fn validate(call: &SkillCall, vocab: &WorldVocabulary) -> Result<Action, CallError> {
     let skill: SkillName = call
         .skill
@@ -262,6 +294,27 @@ pub fn validate(call: &SkillCall, vocab: &WorldVocabulary) -> Result<Action, Cal
                 skill,
                 robot: robot_name,
                 capability: *cap,
+            });
+        }
+    }
+    for param in spec.params {
+        if !matches!(param.kind, ArgKind::Openable | ArgKind::Receptacle) {
+            continue;
+        }
+        let receptacle = vocab
+            .receptacle(&values[param.name])
+            .expect("checked above");
+        if !ever_reaches(robot, receptacle) {
+            return Err(CallError::NeverReaches {
+                skill,
+                robot: robot_name,
+                receptacle: receptacle.name.clone(),
+                reachable_by: vocab
+                    .robots
+                    .iter()
+                    .filter(|r| ever_reaches(r, receptacle))
+                    .map(|r| r.name.clone())
+                    .collect(),
             });
         }
     }

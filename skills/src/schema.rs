@@ -70,20 +70,141 @@ pub fn tool_definitions(vocab: Option<&WorldVocabulary>) -> Vec<Value> {
 
 /// The schema of one skill call as a JSON value `{"skill": ..., "args": {...}}`: a `oneOf` over
 /// the pool, for a planner's `response_format`.
+///
+/// With a vocabulary there is one variant per skill and robot able to run it: the robot is a
+/// constant, robots without the skill's capabilities get no variant, and receptacle arguments
+/// list only what that robot can ever reach ([`crate::action::ever_reaches`]). So a
+/// grammar-constrained decoder cannot produce a statically impossible call (a fixed arm asked
+/// to drive, a mobile robot sent to a receptacle only a fixed arm reaches).
 pub fn call_schema(vocab: Option<&WorldVocabulary>) -> Value {
-    let variants: Vec<Value> = POOL
-        .iter()
-        .map(|spec| {
-            json!({
-                "type": "object",
-                "properties": {
-                    "skill": {"const": spec.name.as_str()},
-                    "args": parameters_schema(spec, vocab),
-                },
-                "required": ["skill", "args"],
-                "additionalProperties": false,
-            })
-        })
-        .collect();
+    let Some(vocab) = vocab else {
+        let variants: Vec<Value> = POOL
+            .iter()
+            .map(|spec| variant(spec, parameters_schema(spec, None)))
+            .collect();
+        return json!({ "oneOf": variants });
+    };
+    let mut variants = Vec::new();
+    for spec in POOL.iter() {
+        for robot in &vocab.robots {
+            if !spec.requires.iter().all(|c| c.held_by(robot)) {
+                continue;
+            }
+            let mut args = parameters_schema(spec, Some(vocab));
+            let mut possible = true;
+            for p in spec.params {
+                let prop = &mut args["properties"][p.name];
+                match p.kind {
+                    ArgKind::Robot => {
+                        prop.as_object_mut().map(|o| o.remove("enum"));
+                        prop["const"] = json!(robot.name);
+                    }
+                    ArgKind::Openable | ArgKind::Receptacle => {
+                        let reachable: Vec<String> = names_of(p.kind, vocab)
+                            .into_iter()
+                            .filter(|n| {
+                                vocab
+                                    .receptacle(n)
+                                    .is_some_and(|r| crate::action::ever_reaches(robot, r))
+                            })
+                            .collect();
+                        possible &= !reachable.is_empty();
+                        prop["enum"] = json!(reachable);
+                    }
+                    _ => {}
+                }
+            }
+            if possible {
+                variants.push(variant(spec, args));
+            }
+        }
+    }
     json!({ "oneOf": variants })
+}
+
+fn variant(spec: &SkillSpec, args: Value) -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "skill": {"const": spec.name.as_str()},
+            "args": args,
+        },
+        "required": ["skill", "args"],
+        "additionalProperties": false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clea_bus::msg::{ReceptacleInfo, ReceptacleKind, RobotInfo};
+
+    fn vocab() -> WorldVocabulary {
+        let receptacle = |name: &str, near: Option<&str>| ReceptacleInfo {
+            name: name.into(),
+            kind: ReceptacleKind::Surface,
+            openable: false,
+            near: near.map(str::to_string),
+            heats: false,
+        };
+        WorldVocabulary {
+            navigation_points: vec!["in_front_of_sink".into()],
+            receptacles: vec![
+                receptacle("sink", Some("in_front_of_sink")),
+                receptacle("trash_can", None),
+            ],
+            objects: vec!["apple".into()],
+            robots: vec![
+                RobotInfo {
+                    name: "robot_1".into(),
+                    mobile: true,
+                    arms: 1,
+                    carry: 1,
+                    reach: vec![],
+                },
+                RobotInfo {
+                    name: "robot_2".into(),
+                    mobile: false,
+                    arms: 1,
+                    carry: 1,
+                    reach: vec!["trash_can".into()],
+                },
+            ],
+        }
+    }
+
+    /// The variants of `skill` as (robot, receptacle enum).
+    fn variants(schema: &Value, skill: &str) -> Vec<(String, Vec<String>)> {
+        schema["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["properties"]["skill"]["const"] == skill)
+            .map(|v| {
+                let args = &v["properties"]["args"]["properties"];
+                (
+                    args["robot"]["const"].as_str().unwrap().to_string(),
+                    serde_json::from_value(args["receptacle"]["enum"].clone()).unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn statically_impossible_calls_cannot_be_said() {
+        let s = call_schema(Some(&vocab()));
+        // Only the mobile robot drives.
+        let go: Vec<String> = variants(&s, "go_to").into_iter().map(|v| v.0).collect();
+        assert_eq!(go, ["robot_1"]);
+        // Each robot picks only from what it can ever reach.
+        assert_eq!(
+            variants(&s, "pick_from"),
+            [
+                ("robot_1".to_string(), vec!["sink".to_string()]),
+                ("robot_2".to_string(), vec!["trash_can".to_string()]),
+            ]
+        );
+        // No openable receptacle: no variant of open at all.
+        assert!(variants(&s, "open").is_empty());
+    }
 }

@@ -87,6 +87,19 @@ fn validation_error_kinds() {
             ),
             "robot_2 lacks a mobile base",
         ),
+        // Statically impossible: no navigation point is near drawer_top, so the mobile robot
+        // can reach it from nowhere; the oven is out of the fixed arm's reach.
+        (
+            raw(
+                "pick_from",
+                json!({"robot": "robot_1", "object": "apple", "receptacle": "drawer_top"}),
+            ),
+            "robot_1 can reach drawer_top from nowhere; robot_2 can",
+        ),
+        (
+            raw("open", json!({"robot": "robot_2", "openable": "oven"})),
+            "robot_2 can reach oven from nowhere; robot_1 can",
+        ),
     ];
     for (c, want) in cases {
         let e = validate(&c, &v).unwrap_err().to_string();

@@ -96,6 +96,34 @@ async fn goal_feedback_result_cancel_and_service() {
         SkillOutcome::Canceled
     );
 
+    // A server that finishes the work after a cancel was requested: its SUCCEEDED is what the
+    // bus reports (the robot did the work), not `canceled`.
+    let h = client
+        .send_goal(&call("count", json!({"order": 1006})), opts)
+        .await
+        .unwrap();
+    let canceler = h.canceler();
+    let (fb_tx, mut fb_rx) = tokio::sync::mpsc::unbounded_channel();
+    let res = tokio::spawn(h.result(move |f| {
+        let _ = fb_tx.send(f);
+    }));
+    fb_rx.recv().await.expect("feedback before cancel");
+    let _ = canceler.cancel(Duration::from_secs(2)).await;
+    assert!(
+        robot
+            .wait_event(Duration::from_secs(3), "succeeded")
+            .is_some(),
+        "the stubborn goal succeeded"
+    );
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), res)
+            .await
+            .unwrap()
+            .unwrap(),
+        SkillOutcome::Succeeded,
+        "the server's result is authoritative after a cancel"
+    );
+
     // Service: success_field and message_field map onto the outcome.
     let h = client
         .send_goal(&call("grip", json!({"close": true})), opts)

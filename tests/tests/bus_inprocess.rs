@@ -275,7 +275,7 @@ async fn feedback_queued_with_the_result_is_delivered() {
 ///
 /// Regression test, same cause as above, other branch: when the result sample and the `Delete`
 /// of the server's liveliness token were both queued, an unbiased select in `GoalHandle::result`
-/// could take the `Delete` and report `Failed { "... disappeared during the goal" }` for a goal
+/// could take the `Delete` and report `Unreachable { "... disappeared during the goal" }` for a goal
 /// that succeeded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn result_published_before_the_server_left_wins() {
@@ -327,4 +327,71 @@ async fn result_published_before_the_server_left_wins() {
         wrong.is_empty(),
         "succeeded goals reported otherwise: {wrong:?}"
     );
+}
+
+/// A simulator restarted between episodes is back a moment later: `episode::start` waits for
+/// its service (by declaration, within the request's timeout) instead of failing at once; with
+/// no simulator at all it fails when the timeout runs out, naming the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_episode_start_waits_for_a_simulator_that_comes_later() {
+    let ns = clea_tests::unique_namespace("late_sim");
+    let endpoint = format!("tcp/127.0.0.1:{}", clea_tests::free_port());
+    let agent = within(
+        "agent bus",
+        STEP,
+        Bus::open(&BusConfig {
+            namespace: ns.clone(),
+            listen: vec![endpoint.clone()],
+            ..BusConfig::default()
+        }),
+    )
+    .await
+    .expect("agent bus");
+    // No simulator: the request fails at its timeout, not before.
+    let t0 = std::time::Instant::now();
+    let err = within(
+        "start without a simulator",
+        STEP,
+        clea_bus::episode::start(&agent, None, Duration::from_millis(800)),
+    )
+    .await
+    .expect_err("nobody answers");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(750),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert!(matches!(err, BusError::NoReply(_)), "{err}");
+    assert!(err.to_string().contains("sim/episode/start"), "{err}");
+    // The request is made first; the simulator comes up while it waits.
+    let request = tokio::spawn({
+        let agent = agent.clone();
+        async move { clea_bus::episode::start(&agent, Some(3), Duration::from_secs(10)).await }
+    });
+    let sim_bus = within(
+        "simulator bus",
+        STEP,
+        Bus::open(&BusConfig {
+            namespace: ns,
+            connect: vec![endpoint],
+            ..BusConfig::default()
+        }),
+    )
+    .await
+    .expect("simulator bus");
+    let scenario = clea_sim::scenario::load(&clea_tests::e2e::kitchen("task-08-find-roast-apple"))
+        .expect("scenario");
+    let _sim = within(
+        "serve",
+        STEP,
+        clea_sim::robots::serve(&sim_bus, &scenario, None),
+    )
+    .await
+    .expect("simulated robots");
+    let start = within("start", STEP, request)
+        .await
+        .expect("the request task")
+        .expect("the late simulator answers");
+    assert_eq!(start.task.seed, 3);
+    assert_eq!(start.task.scenario, "task-08-find-roast-apple");
 }

@@ -143,26 +143,25 @@ where
 /// One episode of task 3 in its own namespace, the planner on a test endpoint answering
 /// `completion` to every request.
 async fn episode(test: &str, completion: Value, critic: bool) -> Run {
-    episode_with_budget(
+    episode_with(
         test,
-        completion,
-        critic,
-        EpisodeOptions::default().max_model_calls,
+        ResponseTemplate::new(200).set_body_json(completion),
+        |o| o.controller.critic = critic,
     )
     .await
 }
 
-/// [`episode`] with a budget of `max_model_calls`.
-async fn episode_with_budget(
+/// [`episode`] with the endpoint answering `response` and the episode's options changed by
+/// `options`.
+async fn episode_with(
     test: &str,
-    completion: Value,
-    critic: bool,
-    max_model_calls: u32,
+    response: ResponseTemplate,
+    options: impl FnOnce(&mut EpisodeOptions),
 ) -> Run {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion))
+        .respond_with(response)
         .mount(&server)
         .await;
     let bus = within(
@@ -192,6 +191,7 @@ async fn episode_with_budget(
                 timeout_s: 5.0,
                 max_retries: 1,
                 backoff_s: 0.05,
+                max_retry_after_s: 60.0,
                 structured: Structured::JsonSchema,
             },
         )]
@@ -234,16 +234,13 @@ async fn episode_with_budget(
     let actions: Subscription<ActionRecord> = bus.subscribe(&bus.keys.action()).await.unwrap();
     let beliefs: Subscription<Belief> = bus.subscribe(&bus.keys.belief()).await.unwrap();
     let calls: Subscription<ModelCall> = bus.subscribe(&bus.keys.model_call()).await.unwrap();
-    let opts = EpisodeOptions {
-        controller: ControllerConfig {
-            critic,
-            ..ControllerConfig::default()
-        },
+    let mut opts = EpisodeOptions {
+        controller: ControllerConfig::default(),
         module_timeout: Duration::from_secs(20),
         skill_timeout: Duration::from_secs(10),
-        max_model_calls,
         ..EpisodeOptions::default()
     };
+    options(&mut opts);
     let report = within("episode", EPISODE, run_episode(&bus, &opts))
         .await
         .expect("the episode runs");
@@ -390,7 +387,12 @@ async fn control_an_in_scope_plan_is_executed() {
 /// The model-call budget ends an episode cleanly, counting every call the planner made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_model_call_budget_ends_the_episode() {
-    let run = episode_with_budget("budget", in_scope_plan(), true, 2).await;
+    let run = episode_with(
+        "budget",
+        ResponseTemplate::new(200).set_body_json(in_scope_plan()),
+        |o| o.max_model_calls = 2,
+    )
+    .await;
     let r = &run.report;
     assert!(!r.success);
     assert!(
@@ -400,4 +402,64 @@ async fn the_model_call_budget_ends_the_episode() {
     );
     assert_eq!(r.model_calls, 2, "{r:?}");
     assert_eq!(run.model_calls.len(), 2);
+}
+
+/// An endpoint that takes the connection and never answers (within the test) ends the episode
+/// at its wall-time budget, not at the module timeout or after the endpoint's retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_endpoint_ends_the_episode_at_its_wall_time_budget() {
+    let run = episode_with(
+        "hung",
+        ResponseTemplate::new(200)
+            .set_body_json(in_scope_plan())
+            .set_delay(Duration::from_secs(12)),
+        |o| o.max_wall_time = Some(Duration::from_secs(2)),
+    )
+    .await;
+    let r = &run.report;
+    assert!(!r.success);
+    assert!(
+        r.reason
+            .contains("wall-time budget of 2 s used up (while Planning)"),
+        "{}",
+        r.reason
+    );
+    // The module timeout is 20 s and the endpoint's timeout 5 s: only the budget explains it.
+    assert!(
+        (2.0..4.0).contains(&r.wall_time_s),
+        "ended after {} s",
+        r.wall_time_s
+    );
+    assert!(run.actions.is_empty());
+}
+
+/// A model that repeats a call the world keeps refusing (`pick_from(robot_1, apple, sink)` from
+/// the refrigerator, with the critic off) gets it executed `max_repeated_failures` times, then
+/// the call is refused as invalid with the reason: it is not retried until the budget runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_keeps_failing_is_not_retried_forever() {
+    let stuck = plan_completion(vec![call(
+        "pick_from",
+        &[
+            ("robot", "robot_1"),
+            ("object", "apple"),
+            ("receptacle", "sink"),
+        ],
+    )]);
+    let run = episode_with(
+        "repeat",
+        ResponseTemplate::new(200).set_body_json(stuck),
+        |o| o.controller.critic = false,
+    )
+    .await;
+    let r = &run.report;
+    assert!(!r.success);
+    let limit = ControllerConfig::default().max_repeated_failures as usize;
+    assert_eq!(run.actions.len(), limit, "{:?}", run.actions);
+    assert!(run.actions.iter().all(|a| !a.outcome.is_success()));
+    assert!(
+        r.reason.contains(&format!("failed {limit} times in a row")),
+        "{}",
+        r.reason
+    );
 }

@@ -268,11 +268,11 @@ async fn server_death_mid_goal_fails_the_goal() {
     .expect("result task");
     let detected_after = dying_at.elapsed();
     match &outcome {
-        SkillOutcome::Failed { reason } => assert!(
+        SkillOutcome::Unreachable { reason } => assert!(
             reason.contains("disappeared"),
             "reason does not say the server disappeared: {reason:?}"
         ),
-        other => panic!("expected Failed, got {other:?}"),
+        other => panic!("expected Unreachable, got {other:?}"),
     }
     let status = r
         .server
@@ -321,11 +321,11 @@ async fn server_killed_mid_goal_fails_the_goal() {
     .expect("result task");
     let detected_after = killed_at.elapsed();
     match &outcome {
-        SkillOutcome::Failed { reason } => assert!(
+        SkillOutcome::Unreachable { reason } => assert!(
             reason.contains("disappeared"),
             "reason does not say the server disappeared: {reason:?}"
         ),
-        other => panic!("expected Failed, got {other:?}"),
+        other => panic!("expected Unreachable, got {other:?}"),
     }
     eprintln!("kill: server death detected {detected_after:?} after SIGKILL: {outcome}");
 }
@@ -416,11 +416,11 @@ fn client_session_closed_mid_goal_ends_the_goal() {
     });
     rt.shutdown_background();
     match outcome {
-        Ok(Ok(SkillOutcome::Failed { reason })) => assert!(
+        Ok(Ok(SkillOutcome::Unreachable { reason })) => assert!(
             reason.contains("session closed"),
             "reason does not say the session closed: {reason:?}"
         ),
-        Ok(Ok(other)) => panic!("expected Failed, got {other:?}"),
+        Ok(Ok(other)) => panic!("expected Unreachable, got {other:?}"),
         Ok(Err(e)) => panic!("result task: {e}"),
         Err(_) => panic!("result() did not end within 5 s of the client session closing"),
     }

@@ -47,7 +47,7 @@ impl CassetteBackend {
         let mut replies: HashMap<String, VecDeque<ModelCall>> = HashMap::new();
         for c in calls
             .into_iter()
-            .filter(|c| !c.outcome.starts_with("error"))
+            .filter(|c| !matches!(c.outcome, clea_bus::msg::ModelOutcome::Error(_)))
         {
             replies.entry(key(&c.request)).or_default().push_back(c);
         }
@@ -81,6 +81,7 @@ impl ChatBackend for CassetteBackend {
         Ok(ChatReply {
             text: call.reply,
             usage: call.usage,
+            finish_reason: call.finish_reason,
         })
     }
 }

@@ -53,6 +53,11 @@ pub struct EndpointConfig {
     /// First backoff, s (doubles per retry, at most 30 s).
     #[serde(default = "default_backoff")]
     pub backoff_s: f64,
+    /// Longest `Retry-After` (429 or 503) worth waiting for, s. A server that asks for longer
+    /// fails the call at once with both numbers in the reason; a shorter one is honoured exactly
+    /// (never retried earlier than asked).
+    #[serde(default = "default_max_retry_after")]
+    pub max_retry_after_s: f64,
     /// How replies are constrained.
     #[serde(default)]
     pub structured: Structured,
@@ -70,12 +75,31 @@ fn default_retries() -> u32 {
 fn default_backoff() -> f64 {
     0.5
 }
+fn default_max_retry_after() -> f64 {
+    60.0
+}
+
+impl EndpointConfig {
+    /// The longest one call can take with every attempt timing out: `timeout_s × (max_retries
+    /// + 1)` plus the backoffs between attempts, s. A module's timeout should be above it.
+    pub fn worst_case_s(&self) -> f64 {
+        let mut backoff = self.backoff_s;
+        let mut waits = 0.0;
+        for _ in 0..self.max_retries {
+            waits += backoff;
+            backoff = (backoff * 2.0).min(30.0);
+        }
+        self.timeout_s * f64::from(self.max_retries + 1) + waits
+    }
+}
 
 /// Why a chat call failed (after retries).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ModelError {
-    /// The endpoint could not be reached or kept failing (timeouts, 429, 5xx) after the retries.
+    /// The endpoint could not be reached or kept failing (refused or closed connections,
+    /// timeouts, 429, 5xx, a `200` that is not a chat completion) after the retries, or asked to
+    /// be retried later than `max_retry_after_s`.
     #[error("endpoint unavailable after {attempts} attempts: {last}")]
     Unavailable {
         /// Attempts made.
@@ -91,7 +115,8 @@ pub enum ModelError {
         /// Start of the body.
         body: String,
     },
-    /// The reply is not a chat completion (no choices, no content).
+    /// The reply is not a chat completion (no choices, no content); retried like a `5xx` by
+    /// [`HttpBackend`], so it reaches callers only from other backends.
     #[error("malformed completion: {0}")]
     Malformed(String),
     /// The API key variable is named but not set.
@@ -162,6 +187,9 @@ pub struct ChatReply {
     pub text: String,
     /// Tokens and latency (`calls` counts HTTP attempts).
     pub usage: ModelUsage,
+    /// The choice's `finish_reason` when the endpoint gave one: `stop`, `tool_calls`, or
+    /// `length` when the reply was cut at `max_tokens`.
+    pub finish_reason: Option<String>,
 }
 
 /// Something that answers chat requests: an HTTP endpoint, or a cassette of recorded replies.
@@ -249,11 +277,24 @@ pub fn request_body(config: &EndpointConfig, req: &ChatRequest) -> Value {
     body
 }
 
-/// The reply text and usage of a chat completion body.
+/// A chat completion body read: the reply text, its finish reason and token counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// Message content, or the forced tool call's arguments.
+    pub text: String,
+    /// `choices[0].finish_reason`, when present.
+    pub finish_reason: Option<String>,
+    /// `usage.prompt_tokens` (0 when absent).
+    pub prompt_tokens: u64,
+    /// `usage.completion_tokens` (0 when absent).
+    pub completion_tokens: u64,
+}
+
+/// Read a chat completion body (OpenAI's `chat.completion` object).
 ///
 /// # Errors
 /// [`ModelError::Malformed`] when it has no choice with content or tool-call arguments.
-pub fn parse_completion(v: &Value) -> Result<(String, u64, u64), ModelError> {
+pub fn parse_completion(v: &Value) -> Result<Completion, ModelError> {
     let msg = v
         .pointer("/choices/0/message")
         .ok_or_else(|| ModelError::Malformed("no choices[0].message".into()))?;
@@ -274,7 +315,75 @@ pub fn parse_completion(v: &Value) -> Result<(String, u64, u64), ModelError> {
             .and_then(Value::as_u64)
             .unwrap_or(0)
     };
-    Ok((text, tokens("prompt_tokens"), tokens("completion_tokens")))
+    Ok(Completion {
+        text,
+        finish_reason: v
+            .pointer("/choices/0/finish_reason")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        prompt_tokens: tokens("prompt_tokens"),
+        completion_tokens: tokens("completion_tokens"),
+    })
+}
+
+/// `Retry-After` as a wait: delay-seconds, or an HTTP date (RFC 9110 §10.2.3); `None` when
+/// absent or unreadable.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let text = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(s) = text.parse::<f64>() {
+        return (s.is_finite() && s >= 0.0).then(|| Duration::from_secs_f64(s));
+    }
+    let at = httpdate::parse_http_date(text).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+/// Why a request got no response, in words a user can act on: the connection was refused,
+/// timed out after the endpoint's `timeout_s`, or was closed by the server.
+fn send_failure(e: &reqwest::Error, timeout_s: f64) -> String {
+    use std::error::Error as _;
+    if e.is_timeout() {
+        return format!("no reply: timed out after {timeout_s} s (timeout_s)");
+    }
+    let mut source = e.source();
+    let mut innermost = e.to_string();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    return "connection refused (is the server running?)".into()
+                }
+                std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::UnexpectedEof => {
+                    return format!("connection closed by the server ({io})")
+                }
+                std::io::ErrorKind::TimedOut => {
+                    return format!("connection timed out ({io})");
+                }
+                _ => {}
+            }
+        }
+        innermost = s.to_string();
+        source = s.source();
+    }
+    // hyper says this when the server closes the connection without a response.
+    if innermost.contains("closed before message completed")
+        || innermost.contains("connection closed")
+    {
+        return format!("connection closed by the server before it replied ({innermost})");
+    }
+    if e.is_connect() {
+        return format!("could not connect: {innermost}");
+    }
+    format!("request failed: {innermost}")
 }
 
 #[async_trait]
@@ -292,55 +401,84 @@ impl ChatBackend for HttpBackend {
         let t0 = Instant::now();
         let mut attempts = 0;
         let mut backoff = Duration::from_secs_f64(self.config.backoff_s);
+        let cap = self.config.max_retry_after_s;
         loop {
             attempts += 1;
             let mut rb = self.http.post(&url).json(&body);
             if let Some(k) = &self.api_key {
                 rb = rb.bearer_auth(k);
             }
-            let (retryable, wait, why) = match rb.send().await {
-                Err(e) => (true, backoff, format!("request failed: {e}")),
+            // Every failure below is worth a retry but a client error (4xx other than 429) and
+            // a Retry-After above the cap; `wait` is the least time before the next attempt.
+            let (wait, why) = match rb.send().await {
+                Err(e) => (backoff, send_failure(&e, self.config.timeout_s)),
                 Ok(resp) => {
                     let status = resp.status();
                     if status.is_success() {
-                        let v: Value = resp
-                            .json()
-                            .await
-                            .map_err(|e| ModelError::Malformed(format!("body is not JSON: {e}")))?;
-                        let (text, p, c) = parse_completion(&v)?;
-                        return Ok(ChatReply {
-                            text,
-                            usage: ModelUsage {
-                                calls: attempts,
-                                prompt_tokens: p,
-                                completion_tokens: c,
-                                latency_s: t0.elapsed().as_secs_f64(),
-                            },
-                        });
-                    }
-                    let retry_after = resp
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|h| h.to_str().ok())
-                        .and_then(|s| s.trim().parse::<f64>().ok())
-                        .map(|s| Duration::from_secs_f64(s.clamp(0.0, 60.0)));
-                    let text = resp.text().await.unwrap_or_default();
-                    let snippet: String = text.chars().take(300).collect();
-                    if status.as_u16() == 429 || status.is_server_error() {
-                        (
-                            true,
-                            retry_after.unwrap_or(backoff),
-                            format!("HTTP {status}: {snippet}"),
-                        )
+                        let read = match resp.bytes().await {
+                            Ok(bytes) => serde_json::from_slice::<Value>(&bytes)
+                                .map_err(|e| {
+                                    let start = String::from_utf8_lossy(&bytes)
+                                        .chars()
+                                        .take(120)
+                                        .collect::<String>();
+                                    format!(
+                                        "HTTP {status} but the body is not JSON ({e}): {start:?}"
+                                    )
+                                })
+                                .and_then(|v| {
+                                    parse_completion(&v).map_err(|e| {
+                                        format!("HTTP {status} but not a chat completion: {e}")
+                                    })
+                                }),
+                            Err(e) => Err(format!(
+                                "HTTP {status} but the body was not received: {}",
+                                send_failure(&e, self.config.timeout_s)
+                            )),
+                        };
+                        match read {
+                            Ok(c) => {
+                                return Ok(ChatReply {
+                                    text: c.text,
+                                    usage: ModelUsage {
+                                        calls: attempts,
+                                        prompt_tokens: c.prompt_tokens,
+                                        completion_tokens: c.completion_tokens,
+                                        latency_s: t0.elapsed().as_secs_f64(),
+                                    },
+                                    finish_reason: c.finish_reason,
+                                })
+                            }
+                            Err(why) => (backoff, why),
+                        }
                     } else {
-                        return Err(ModelError::Rejected {
-                            status: status.as_u16(),
-                            body: snippet,
-                        });
+                        let asked = retry_after(resp.headers());
+                        let text = resp.text().await.unwrap_or_default();
+                        let snippet: String = text.chars().take(300).collect();
+                        if !(status.as_u16() == 429 || status.is_server_error()) {
+                            return Err(ModelError::Rejected {
+                                status: status.as_u16(),
+                                body: snippet,
+                            });
+                        }
+                        let why = format!("HTTP {status}: {snippet}");
+                        match asked {
+                            Some(a) if a.as_secs_f64() > cap => {
+                                return Err(ModelError::Unavailable {
+                                    attempts,
+                                    last: format!(
+                                        "{why} (the server asks to retry after {:.0} s, more than max_retry_after_s = {cap} s: not waiting)",
+                                        a.as_secs_f64()
+                                    ),
+                                })
+                            }
+                            Some(a) => (a, format!("{why} (Retry-After: {:.0} s)", a.as_secs_f64())),
+                            None => (backoff, why),
+                        }
                     }
                 }
             };
-            if !retryable || attempts > self.config.max_retries {
+            if attempts > self.config.max_retries {
                 return Err(ModelError::Unavailable {
                     attempts,
                     last: why,

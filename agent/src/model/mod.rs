@@ -23,7 +23,7 @@ pub mod prompt;
 pub mod summarizer;
 
 use crate::modules::ModuleError;
-use clea_bus::msg::{ModelCall, ModelUsage};
+use clea_bus::msg::{ModelCall, ModelOutcome, ModelUsage};
 use client::{ChatBackend, ChatMessage, ChatRequest};
 use serde_json::Value;
 use std::sync::Arc;
@@ -37,6 +37,33 @@ fn error_attempts(e: &client::ModelError) -> u32 {
         ModelError::Unavailable { attempts, .. } => *attempts,
         ModelError::Rejected { .. } | ModelError::Malformed(_) => 1,
         _ => 0,
+    }
+}
+
+/// A reply's text as the JSON object every module's schema asks for; the error says what is
+/// wrong in words a model can act on (not JSON; a JSON string, perhaps an object encoded twice;
+/// an array or a number).
+fn read_reply(text: &str) -> Result<Value, String> {
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| format!("the reply is not JSON ({e})"))?;
+    match &v {
+        Value::Object(_) => Ok(v),
+        Value::String(inner) => Err(
+            if serde_json::from_str::<Value>(inner).is_ok_and(|i| i.is_object()) {
+                "the reply is a JSON string that holds an object (encoded twice), not an object: send the object itself".into()
+            } else {
+                "the reply is a JSON string, not an object".into()
+            },
+        ),
+        other => Err(format!(
+            "the reply is a JSON {}, not an object",
+            match other {
+                Value::Array(_) => "array",
+                Value::Number(_) => "number",
+                Value::Bool(_) => "boolean",
+                _ => "null",
+            }
+        )),
     }
 }
 
@@ -100,24 +127,31 @@ impl ModelRuntime {
                         request: body,
                         reply: String::new(),
                         usage: failed,
-                        outcome: format!("error: {e}"),
+                        finish_reason: None,
+                        outcome: ModelOutcome::Error(e.to_string()),
                     });
                     return Err(ModuleError::Backend(e.to_string()));
                 }
             };
             usage.add(&reply.usage);
-            let verdict = serde_json::from_str::<Value>(&reply.text)
-                .map_err(|e| format!("the reply is not JSON ({e})"))
-                .and_then(|v| check(&v));
+            let verdict = read_reply(&reply.text).and_then(|v| check(&v));
+            // A reply cut at max_tokens is rejected with that reason, whatever else is wrong.
+            let verdict = match (verdict, reply.finish_reason.as_deref()) {
+                (Err(why), Some("length")) => Err(format!(
+                    "the reply was cut at the token limit (finish_reason: length) before it was complete; answer shorter ({why})"
+                )),
+                (v, _) => v,
+            };
             self.record(ModelCall {
                 module: module.into(),
                 step,
                 request: body,
                 reply: reply.text.clone(),
                 usage: reply.usage,
+                finish_reason: reply.finish_reason.clone(),
                 outcome: match &verdict {
-                    Ok(_) => "accepted".into(),
-                    Err(why) => format!("rejected: {why}"),
+                    Ok(_) => ModelOutcome::Accepted,
+                    Err(why) => ModelOutcome::Rejected(why.clone()),
                 },
             });
             match verdict {

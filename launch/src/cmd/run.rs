@@ -112,6 +112,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         ..Default::default()
     };
     let mut episodes = Vec::new();
+    let mut failure = None;
     for i in 0..c.episodes {
         if clea_agent::episode::interrupted() {
             break;
@@ -163,7 +164,14 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
                 rep.log = Some(done.display().to_string());
             }
         }
-        episodes.push(result?);
+        match result {
+            Ok(rep) => episodes.push(rep),
+            Err(e) => {
+                // The episodes that ran keep their rows: print them, then fail with the reason.
+                failure = Some(e);
+                break;
+            }
+        }
     }
     let report = SuiteReport::new(episodes);
     if args.json {
@@ -173,6 +181,9 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         );
     } else {
         print!("{}", table::render(&report));
+    }
+    if let Some(e) = failure {
+        return Err(CliError::from(e));
     }
     if clea_agent::episode::interrupted() {
         return Err(CliError::Interrupted);

@@ -184,10 +184,27 @@ impl Ros2Adapter {
             } else {
                 bus.keys.camera_image(&config.name, &cam)
             };
+            let topic = config
+                .cameras
+                .get(&cam)
+                .and_then(|c| {
+                    if depth {
+                        c.depth_topic.clone()
+                    } else {
+                        Some(c.image_topic.clone())
+                    }
+                })
+                .unwrap_or_default();
             let bus = bus.clone();
             tasks.push(tokio::spawn(async move {
                 while let Some(m) = s.next().await {
-                    if let Err(e) = bus.publish(&key, &image_to_bus(m)).await {
+                    let image = image_to_bus(m);
+                    // A short image would replace the newest good frame downstream: dropped here.
+                    if let Err(why) = image.check_size() {
+                        tracing::warn!(%topic, camera = %cam, %why, "malformed sensor_msgs/Image dropped");
+                        continue;
+                    }
+                    if let Err(e) = bus.publish(&key, &image).await {
                         tracing::warn!(error = %e, %key, "cannot publish image");
                     }
                 }
@@ -328,9 +345,6 @@ async fn serve(
     }
 }
 
-/// How long a canceled goal may take to end before it is reported canceled anyway.
-const CANCEL_GRACE: Duration = Duration::from_secs(5);
-
 async fn run_goal(
     incoming: IncomingGoal,
     cmds: mpsc::UnboundedSender<Cmd>,
@@ -386,6 +400,7 @@ async fn run_goal(
     let mut deadline = mapping.timeout_s.map_or(far, |s| {
         tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0))
     });
+    let grace = Duration::from_secs_f64(mapping.cancel_grace_s);
     let mut timed_out = false;
     let mut cancel_sent = false;
     loop {
@@ -395,7 +410,12 @@ async fn run_goal(
                     let _ = active.feedback(p, text).await;
                 }
                 Some(Event::Done(o)) => {
-                    let o = if timed_out { SkillOutcome::TimedOut } else { o };
+                    // The server's result is authoritative: a goal that succeeded after the
+                    // cancel did the work.
+                    if cancel_sent {
+                        let asked = if timed_out { "a timeout's cancel" } else { "a cancel" };
+                        tracing::warn!(%skill, outcome = %o, "the ROS 2 server ended the goal after {asked} was requested; reporting its result");
+                    }
                     let _ = active.finish(o).await;
                     return;
                 }
@@ -408,7 +428,7 @@ async fn run_goal(
             _ = active.cancel_requested(), if !cancel_sent => {
                 cancel_sent = true;
                 let _ = cancel_tx.send(true);
-                deadline = tokio::time::Instant::now() + CANCEL_GRACE;
+                deadline = tokio::time::Instant::now() + grace;
             }
             _ = tokio::time::sleep_until(deadline) => {
                 if cancel_sent {
@@ -419,7 +439,7 @@ async fn run_goal(
                 timed_out = true;
                 cancel_sent = true;
                 let _ = cancel_tx.send(true);
-                deadline = tokio::time::Instant::now() + CANCEL_GRACE;
+                deadline = tokio::time::Instant::now() + grace;
             }
         }
     }

@@ -213,10 +213,17 @@ pub struct SkillMapping {
     /// How long to wait for the server to accept the goal, s.
     #[serde(default = "default_accept")]
     pub accept_timeout_s: f64,
-    /// Deadline for the result after acceptance, s; passed, the goal is canceled and ends
-    /// `timed_out`. `None`: no deadline (the bus client may still set one).
+    /// Deadline for the result after acceptance, s; passed, the goal is canceled (and ends
+    /// `timed_out` unless the server reports another result within `cancel_grace_s`). `None`:
+    /// no deadline (the bus client may still set one).
     #[serde(default)]
     pub timeout_s: Option<f64>,
+    /// After a cancel (the agent's, or `timeout_s` running out), how long to wait for the
+    /// server's own result, s. The server's result is what the bus reports (a goal that
+    /// SUCCEEDED in the meantime did the work); only when none comes within this time does the
+    /// goal end `canceled` (or `timed_out`).
+    #[serde(default = "default_cancel_grace")]
+    pub cancel_grace_s: f64,
     /// JSON pointer into the result (or response) of a boolean that must be true for success,
     /// e.g. `/success` for `std_srvs/srv/SetBool`.
     #[serde(default)]
@@ -234,6 +241,9 @@ fn empty_object() -> serde_json::Value {
 }
 fn default_server_wait() -> f64 {
     2.0
+}
+fn default_cancel_grace() -> f64 {
+    10.0
 }
 fn default_accept() -> f64 {
     2.0
@@ -391,6 +401,7 @@ impl RobotConfig {
                 ("server_wait_s", Some(m.server_wait_s)),
                 ("accept_timeout_s", Some(m.accept_timeout_s)),
                 ("timeout_s", m.timeout_s),
+                ("cancel_grace_s", Some(m.cancel_grace_s)),
             ];
             for (field, t) in times {
                 if let Some(t) = t.filter(|t| !(t.is_finite() && (0.0..=1e6).contains(t))) {

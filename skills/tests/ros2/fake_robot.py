@@ -1,7 +1,8 @@
 """A stand-in robot for the ROS 2 adapter tests (rclpy, run with .venv-ros2/bin/python).
 
 - action server `fibonacci` (test_msgs/action/Fibonacci): one feedback per step, `--period`
-  seconds apart; honours cancel; a negative order aborts;
+  seconds apart; honours cancel; a negative order aborts; an order of 1000 + n accepts a cancel
+  but goes on and succeeds after n steps (a robot that finished the work anyway);
 - service `set_gripper` (std_srvs/srv/SetBool): success = request.data;
 - subscriber `estop` (std_msgs/msg/Bool).
 Events go to stdout as JSON lines with `t` = time.time(), the first being {"event": "ready"}.
@@ -65,13 +66,16 @@ class FakeRobot(Node):
         order = gh.request.order
         log(event="goal", order=order)
         seq = [0, 1]
+        stubborn = order >= 1000
+        if stubborn:
+            order -= 1000
         if order < 0:
             gh.abort()
             log(event="aborted")
             return Fibonacci.Result(sequence=seq)
         fb = Fibonacci.Feedback()
         for i in range(1, max(order, 1)):
-            if gh.is_cancel_requested:
+            if gh.is_cancel_requested and not stubborn:
                 gh.canceled()
                 log(event="canceled")
                 return Fibonacci.Result(sequence=seq)
