@@ -495,9 +495,11 @@ impl ModuleClient {
         match reply.result() {
             Ok(s) => decode(&key, &s.payload().to_bytes())
                 .map_err(|e| CallFailure::Decode(name, e.to_string())),
+            // An error that is not a module's (zenoh's own, when the query timed out) means no
+            // module answered.
             Err(e) => match decode::<ModuleError>(&key, &e.payload().to_bytes()) {
                 Ok(m) => Err(CallFailure::Module(name, m)),
-                Err(d) => Err(CallFailure::Decode(name, d.to_string())),
+                Err(_) => Err(CallFailure::NoAnswer(name)),
             },
         }
     }

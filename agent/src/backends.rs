@@ -144,6 +144,9 @@ impl ModelsConfig {
             if e.max_tokens == 0 {
                 return Err((field("max_tokens"), "must be at least 1".into()));
             }
+            if e.max_retries > 100 {
+                return Err((field("max_retries"), "must be at most 100".into()));
+            }
             if !(e.max_retry_after_s >= 0.0 && e.max_retry_after_s <= 1e6) {
                 return Err((
                     field("max_retry_after_s"),
@@ -177,10 +180,11 @@ impl ModelsConfig {
                 return Err((
                     format!("models.endpoints.{name}.timeout_s"),
                     format!(
-                        "{} s × {} attempts (max_retries {}) + backoff = {worst} s, more than agent.module_timeout_s = {module_timeout_s} s: lower timeout_s or max_retries, or raise the module timeout",
+                        "{} s × {} attempts (max_retries {}) + the waits between them (backoff, or up to max_retry_after_s = {} s) = {worst} s, more than agent.module_timeout_s = {module_timeout_s} s: lower timeout_s, max_retries or max_retry_after_s, or raise the module timeout",
                         e.timeout_s,
-                        e.max_retries + 1,
-                        e.max_retries
+                        u64::from(e.max_retries) + 1,
+                        e.max_retries,
+                        e.max_retry_after_s
                     ),
                 ));
             }

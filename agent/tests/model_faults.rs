@@ -312,6 +312,39 @@ async fn retry_after_above_the_cap_fails_at_once_naming_both_numbers() {
 }
 
 #[tokio::test]
+async fn any_retry_after_a_server_sends_is_read_without_a_panic() {
+    for value in ["1e20", "inf", "-5", "NaN", "soon"] {
+        let s = server([
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", value)
+                .set_body_string("slow down"),
+            plan_reply(false, &[GO_SINK]),
+        ])
+        .await;
+        let (mut p, _log) = planner(&s, 0);
+        let req = plan_request(&goal_task()).await;
+        let got = within("plan", LIMIT, p.plan(&req)).await;
+        if value == "1e20" {
+            let msg = format!("{:?}", got.expect_err("above the cap"));
+            assert!(msg.contains("more than max_retry_after_s"), "{msg}");
+        } else {
+            // Unreadable or impossible: the backoff applies, and the retry is answered.
+            assert_plan_is_go_to_sink(&got.expect("retried after the backoff"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_body_longer_than_16_mib_is_cut_off() {
+    let s = server([ResponseTemplate::new(200).set_body_string("x".repeat(17 << 20))]).await;
+    let mut cfg = endpoint(&s);
+    cfg.max_retries = 0;
+    let (mut p, _log) = planner_on(cfg, 0);
+    let msg = backend_error(&mut p).await;
+    assert!(msg.contains("longer than 16 MiB"), "{msg}");
+}
+
+#[tokio::test]
 async fn retry_after_as_an_http_date_is_honoured() {
     let at = std::time::SystemTime::now() + Duration::from_secs(2);
     let s = server([

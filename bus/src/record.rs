@@ -602,8 +602,10 @@ fn read_mcap(path: &Path) -> Result<McapContents, RecordError> {
     // Bytes handed to the reader so far: where in the file an error was found.
     let mut fed = 0usize;
     let damaged = |at: usize, why: &dyn std::fmt::Display| {
-        mcap_err(format!("damaged log: {why} (found at or before byte {at})"))
+        mcap_err(format!("damaged log at or before byte {at}: {why}"))
     };
+    // Where the footer record ends: the end magic must follow, and nothing after it.
+    let mut footer_end = None;
     while let Some(event) = reader.next_event() {
         let event = match event {
             Ok(e) => e,
@@ -628,6 +630,7 @@ fn read_mcap(path: &Path) -> Result<McapContents, RecordError> {
         };
         let record = mcap::parse_record(opcode, data).map_err(|e| damaged(fed, &e))?;
         match record {
+            mcap::records::Record::Footer(_) => footer_end = Some(fed),
             mcap::records::Record::Metadata(m) => {
                 out.metadata.insert(m.name, m.metadata);
             }
@@ -678,6 +681,24 @@ fn read_mcap(path: &Path) -> Result<McapContents, RecordError> {
                 });
             }
             _ => {}
+        }
+    }
+    if let Some(end) = footer_end {
+        let tail = &bytes[end.min(bytes.len())..];
+        if tail == mcap::MAGIC {
+            out.truncated = false;
+        } else if tail.len() < mcap::MAGIC.len() && mcap::MAGIC.starts_with(tail) {
+            // Cut within the end magic: every record is there.
+        } else if tail.starts_with(mcap::MAGIC) {
+            return Err(damaged(
+                end + mcap::MAGIC.len(),
+                &format!(
+                    "{} bytes after the end of the log (two logs in one file?)",
+                    tail.len() - mcap::MAGIC.len()
+                ),
+            ));
+        } else {
+            return Err(damaged(end, &"the end magic after the footer is damaged"));
         }
     }
     Ok(out)

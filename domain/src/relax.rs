@@ -42,6 +42,8 @@ pub struct Relaxation {
     derived_neg: Vec<u32>,
     n_atoms: u32,
     n_lits: usize,
+    /// Per ground action, the goal literals its unconditional effect makes false.
+    undoes_goal: Vec<Vec<u32>>,
 }
 
 /// Compiles conditions into conjunctions of literals, adding auxiliary facts for disjunctions.
@@ -134,6 +136,26 @@ impl Relaxation {
         }
         let pre = b.conj(&task.goal);
         b.free(pre, goal);
+        let goal_lits: Vec<u32> = match &task.goal {
+            Cond::Lit(a, v) => vec![lit(*a, *v)],
+            Cond::And(parts) => parts
+                .iter()
+                .filter_map(|c| match c {
+                    Cond::Lit(a, v) => Some(lit(*a, *v)),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut undoes_goal = vec![Vec::new(); task.actions.len()];
+        for op in b.ops.iter().filter(|o| o.base && o.action != NONE) {
+            // `l ^ 1` is the complement of an atom's literal.
+            undoes_goal[op.action as usize] = goal_lits
+                .iter()
+                .copied()
+                .filter(|g| op.add.contains(&(g ^ 1)))
+                .collect();
+        }
         let mut ops = b.ops;
         for op in &mut ops {
             op.pre.sort_unstable();
@@ -165,6 +187,7 @@ impl Relaxation {
             derived_neg,
             n_atoms,
             n_lits,
+            undoes_goal,
         }
     }
 
@@ -246,9 +269,11 @@ impl Relaxation {
         out
     }
 
-    /// The FF heuristic of `state`: the number of actions in a relaxed plan, and the actions of
-    /// that plan whose relaxed preconditions hold in `state` (preferred operators).
-    /// `None` when the goal is unreachable even relaxed (a dead end).
+    /// The FF heuristic of `state`: the number of actions in a relaxed plan, plus one for each
+    /// goal literal that holds in `state` and that an action of the plan undoes (the relaxation
+    /// forgets that it must be achieved again: `close` after `switch_on` when the goal is both
+    /// closed and on), and the actions of that plan whose relaxed preconditions hold in `state`
+    /// (preferred operators). `None` when the goal is unreachable even relaxed (a dead end).
     pub fn ff(&self, state: &State) -> Option<(u32, Vec<u32>)> {
         let (cost, supporter, _) = self.explore(state, true);
         if cost[self.goal as usize] == NONE {
@@ -280,6 +305,11 @@ impl Relaxation {
             }
             stack.extend(op.pre.iter().copied());
         }
-        Some((actions.len() as u32, preferred))
+        let undone = actions
+            .iter()
+            .flat_map(|a| &self.undoes_goal[*a as usize])
+            .filter(|g| cost[**g as usize] == 0)
+            .count() as u32;
+        Some((actions.len() as u32 + undone, preferred))
     }
 }

@@ -187,11 +187,15 @@ fn bad_launch_files_exit_2_with_file_field_and_reason() {
         ),
         (
             "actors: [planner]\nagent: { module_timeout_s: 60 }\nmodels: { endpoints: { e: { base_url: \"http://x\", model: m, timeout_s: 30, max_retries: 2 } }, modules: { planner: { backend: model, endpoint: e } } }\n",
-            "models.endpoints.e.timeout_s: 30 s × 3 attempts (max_retries 2) + backoff = 91.5 s, more than agent.module_timeout_s = 60 s",
+            "models.endpoints.e.timeout_s: 30 s × 3 attempts (max_retries 2) + the waits between them (backoff, or up to max_retry_after_s = 60 s) = 210 s, more than agent.module_timeout_s = 60 s",
         ),
         (
             "actors: [planner]\nmodels: { endpoints: { e: { base_url: \"http://x\", model: m, max_retry_after_s: -1 } }, modules: { planner: { backend: model, endpoint: e } } }\n",
             "models.endpoints.e.max_retry_after_s",
+        ),
+        (
+            "actors: [planner]\nmodels: { endpoints: { e: { base_url: \"http://x\", model: m, max_retries: 4294967295 } }, modules: { planner: { backend: model, endpoint: e } } }\n",
+            "models.endpoints.e.max_retries: must be at most 100",
         ),
         ("{}\n", "nothing to run"),
     ];

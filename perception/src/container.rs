@@ -39,25 +39,35 @@ pub fn declared_size(bytes: &[u8]) -> Option<(u32, u32)> {
 /// [`Error::Image`] naming `source` and the reason: too many pixels (with the declared size and
 /// the limit), a truncated JPEG or PNG, a PNG chunk with a bad CRC.
 pub fn check_encoded(bytes: &[u8], source: &str, limits: &ImageLimits) -> Result<()> {
+    // The structure first: a PNG whose first chunk is not IHDR has no size to trust.
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        check_jpeg(bytes).map_err(|why| Error::image(source, why))?;
+    } else if bytes.starts_with(PNG_SIGNATURE) {
+        check_png(bytes).map_err(|why| Error::image(source, why))?;
+    }
     if let Some((w, h)) = declared_size(bytes) {
         let pixels = u64::from(w) * u64::from(h);
         if pixels > limits.max_pixels {
             return Err(Error::image(
                 source,
                 format!(
-                    "declares {w} × {h} pixels ({:.1} megapixels), more than the limit of {:.1} megapixels",
-                    pixels as f64 / 1e6,
-                    limits.max_pixels as f64 / 1e6
+                    "declares {w} × {h} pixels ({}), more than the limit of {}",
+                    megapixels(pixels),
+                    megapixels(limits.max_pixels)
                 ),
             ));
         }
     }
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        check_jpeg(bytes).map_err(|why| Error::image(source, why))?;
-    } else if bytes.starts_with(PNG_SIGNATURE) {
-        check_png(bytes).map_err(|why| Error::image(source, why))?;
-    }
     Ok(())
+}
+
+/// `12.6 megapixels`, or `1000 pixels` below one megapixel.
+fn megapixels(n: u64) -> String {
+    if n < 1_000_000 {
+        format!("{n} pixels")
+    } else {
+        format!("{:.1} megapixels", n as f64 / 1e6)
+    }
 }
 
 /// A JPEG is complete when an end-of-image marker (`FF D9`) follows its last start-of-scan
@@ -102,6 +112,11 @@ fn check_png(bytes: &[u8]) -> std::result::Result<(), String> {
         if crc32fast::hash(body) != saved {
             return Err(format!(
                 "damaged PNG: chunk {kind:?} at byte {at} has a wrong CRC"
+            ));
+        }
+        if at == PNG_SIGNATURE.len() && kind != "IHDR" {
+            return Err(format!(
+                "damaged PNG: the first chunk is {kind:?}, not \"IHDR\""
             ));
         }
         if kind == "IEND" {

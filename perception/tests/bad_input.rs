@@ -192,7 +192,7 @@ fn corrupt_and_missing_images() {
     err_of(
         Image::decode_with(&png, "astronaut.png", &tight),
         ErrorKind::Image,
-        &["512 × 512", "limit"],
+        &["512 × 512", "limit of 1000 pixels"],
     );
     // A depth file of another size than the colour image is refused from its header.
     let big_depth = dir.path().join("big-depth.png");

@@ -99,7 +99,7 @@ async fn goal_feedback_result_cancel_and_service() {
     // A server that finishes the work after a cancel was requested: its SUCCEEDED is what the
     // bus reports (the robot did the work), not `canceled`.
     let h = client
-        .send_goal(&call("count", json!({"order": 1006})), opts)
+        .send_goal(&call("count", json!({"order": 1_000_006})), opts)
         .await
         .unwrap();
     let canceler = h.canceler();

@@ -219,6 +219,25 @@ fn cut_and_damaged_logs_give_prefixes_or_damage_never_a_panic_or_an_altered_mess
     eprintln!("flips: {damaged} reported as damage, {accepted} harmless");
     assert!(damaged > 0);
 
+    // Bytes after the end magic (garbage, or a second log) and a damaged end magic are damage,
+    // not a cut.
+    let mut garbage = bytes.clone();
+    garbage.extend_from_slice(b"trailing garbage");
+    let mut two = bytes.clone();
+    two.extend_from_slice(&bytes);
+    let mut magic = bytes.clone();
+    let n = magic.len();
+    magic[n - 3] ^= 0x20;
+    for (what, data) in [
+        ("garbage", garbage),
+        ("two logs", two),
+        ("end magic", magic),
+    ] {
+        std::fs::write(&work, &data).unwrap();
+        let e = read(&work).result.expect_err(&format!("{what} is damage"));
+        assert!(e.contains("damaged"), "{what}: {e}");
+    }
+
     // A message record inside the first chunk claims a length near u64::MAX; the chunk's CRC
     // is recomputed so only the length is wrong.
     let (at, _, _) = *chunks[0];

@@ -47,7 +47,7 @@ pub struct EndpointConfig {
     #[serde(default = "default_timeout")]
     pub timeout_s: f64,
     /// Retries after a timeout, a 429 or a 5xx (with exponential backoff, honouring
-    /// `Retry-After`).
+    /// `Retry-After`); at most 100.
     #[serde(default = "default_retries")]
     pub max_retries: u32,
     /// First backoff, s (doubles per retry, at most 30 s).
@@ -81,15 +81,21 @@ fn default_max_retry_after() -> f64 {
 
 impl EndpointConfig {
     /// The longest one call can take with every attempt timing out: `timeout_s × (max_retries
-    /// + 1)` plus the backoffs between attempts, s. A module's timeout should be above it.
+    /// + 1)` plus, between attempts, the longer of the backoff and the longest `Retry-After`
+    /// honoured (`max_retry_after_s`), s. A module's timeout should be above it.
     pub fn worst_case_s(&self) -> f64 {
         let mut backoff = self.backoff_s;
         let mut waits = 0.0;
-        for _ in 0..self.max_retries {
-            waits += backoff;
+        // The backoff doubles up to 30 s, so after a few retries every wait is the same.
+        for i in 0..self.max_retries {
+            if i >= 64 {
+                waits += f64::from(self.max_retries - i) * backoff.max(self.max_retry_after_s);
+                break;
+            }
+            waits += backoff.max(self.max_retry_after_s);
             backoff = (backoff * 2.0).min(30.0);
         }
-        self.timeout_s * f64::from(self.max_retries + 1) + waits
+        self.timeout_s * (f64::from(self.max_retries) + 1.0) + waits
     }
 }
 
@@ -326,22 +332,52 @@ pub fn parse_completion(v: &Value) -> Result<Completion, ModelError> {
     })
 }
 
-/// `Retry-After` as a wait: delay-seconds, or an HTTP date (RFC 9110 §10.2.3); `None` when
-/// absent or unreadable.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+/// `Retry-After` as a wait in seconds: delay-seconds, or an HTTP date (RFC 9110 §10.2.3);
+/// `None` when absent or unreadable. Whatever number a server sends stays a finite `f64` here
+/// (never a panic): the caller compares it with its cap before it becomes a `Duration`.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<f64> {
     let text = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
         .trim();
     if let Ok(s) = text.parse::<f64>() {
-        return (s.is_finite() && s >= 0.0).then(|| Duration::from_secs_f64(s));
+        return (s.is_finite() && s >= 0.0).then_some(s);
     }
     let at = httpdate::parse_http_date(text).ok()?;
     Some(
         at.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .as_secs_f64(),
     )
+}
+
+/// Most bytes of a reply body read; a server that sends more is cut off (a failed attempt).
+const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// The body of `resp`, at most [`MAX_BODY_BYTES`].
+async fn read_body(mut resp: reqwest::Response, timeout_s: f64) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(c)) => {
+                if body.len() + c.len() > MAX_BODY_BYTES {
+                    return Err(format!(
+                        "the body is longer than {} MiB: cut off",
+                        MAX_BODY_BYTES >> 20
+                    ));
+                }
+                body.extend_from_slice(&c);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                return Err(format!(
+                    "the body was not received: {}",
+                    send_failure(&e, timeout_s)
+                ))
+            }
+        }
+    }
 }
 
 /// Why a request got no response, in words a user can act on: the connection was refused,
@@ -415,7 +451,7 @@ impl ChatBackend for HttpBackend {
                 Ok(resp) => {
                     let status = resp.status();
                     if status.is_success() {
-                        let read = match resp.bytes().await {
+                        let read = match read_body(resp, self.config.timeout_s).await {
                             Ok(bytes) => serde_json::from_slice::<Value>(&bytes)
                                 .map_err(|e| {
                                     let start = String::from_utf8_lossy(&bytes)
@@ -431,10 +467,7 @@ impl ChatBackend for HttpBackend {
                                         format!("HTTP {status} but not a chat completion: {e}")
                                     })
                                 }),
-                            Err(e) => Err(format!(
-                                "HTTP {status} but the body was not received: {}",
-                                send_failure(&e, self.config.timeout_s)
-                            )),
+                            Err(why) => Err(format!("HTTP {status} but {why}")),
                         };
                         match read {
                             Ok(c) => {
@@ -463,16 +496,19 @@ impl ChatBackend for HttpBackend {
                         }
                         let why = format!("HTTP {status}: {snippet}");
                         match asked {
-                            Some(a) if a.as_secs_f64() > cap => {
+                            Some(a) if a > cap => {
                                 return Err(ModelError::Unavailable {
                                     attempts,
                                     last: format!(
-                                        "{why} (the server asks to retry after {:.0} s, more than max_retry_after_s = {cap} s: not waiting)",
-                                        a.as_secs_f64()
+                                        "{why} (the server asks to retry after {a:.0} s, more than max_retry_after_s = {cap} s: not waiting)"
                                     ),
                                 })
                             }
-                            Some(a) => (a, format!("{why} (Retry-After: {:.0} s)", a.as_secs_f64())),
+                            // At most the cap (at most 1e6 s, checked at load): a valid Duration.
+                            Some(a) => (
+                                Duration::from_secs_f64(a),
+                                format!("{why} (Retry-After: {a:.0} s)"),
+                            ),
                             None => (backoff, why),
                         }
                     }

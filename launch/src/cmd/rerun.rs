@@ -103,6 +103,10 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
     let report = run_suite(&sim)
         .await?
         .ok_or_else(|| bad("nothing ran".into()))?;
+    // A re-run stopped by Ctrl-C is not a divergence.
+    if clea_agent::episode::interrupted() {
+        return Err(CliError::Interrupted);
+    }
     let episode = &report.episodes[0];
     let new_log = PathBuf::from(
         episode

@@ -1,7 +1,7 @@
 """A stand-in robot for the ROS 2 adapter tests (rclpy, run with .venv-ros2/bin/python).
 
 - action server `fibonacci` (test_msgs/action/Fibonacci): one feedback per step, `--period`
-  seconds apart; honours cancel; a negative order aborts; an order of 1000 + n accepts a cancel
+  seconds apart; honours cancel; a negative order aborts; an order of 1000000 + n accepts a cancel
   but goes on and succeeds after n steps (a robot that finished the work anyway);
 - service `set_gripper` (std_srvs/srv/SetBool): success = request.data;
 - subscriber `estop` (std_msgs/msg/Bool).
@@ -66,9 +66,9 @@ class FakeRobot(Node):
         order = gh.request.order
         log(event="goal", order=order)
         seq = [0, 1]
-        stubborn = order >= 1000
+        stubborn = order >= 1000000
         if stubborn:
-            order -= 1000
+            order -= 1000000
         if order < 0:
             gh.abort()
             log(event="aborted")
