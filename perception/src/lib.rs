@@ -11,6 +11,8 @@
 //!   fallback), thread counts.
 //! - [`image`]: decoding (JPEG/PNG, ROS encodings `rgb8`, `bgr8`, `mono8`, depth `16UC1` mm and
 //!   `32FC1` m) with OpenCV, letterboxing and NCHW `f32` normalisation ([`image::Preprocessor`]).
+//! - [`container`]: checks of an encoded image file before it is decoded (declared size against
+//!   [`ImageLimits`], a truncated JPEG, PNG chunks and CRCs).
 //! - [`decode`]: pure decoders over output tensors: YOLO detect and seg in the Ultralytics export
 //!   layout, CenterFace, class-aware NMS, masks cropped to the box; all mapped back through the
 //!   letterbox to source pixels.
