@@ -64,6 +64,18 @@ pub struct ModulesConfig {
     pub critic: ModuleConfig,
 }
 
+impl ModulesConfig {
+    /// Every module with its name, in loop order.
+    pub fn all(&self) -> [(&'static str, &ModuleConfig); 4] {
+        [
+            ("observer", &self.observer),
+            ("memory", &self.memory),
+            ("planner", &self.planner),
+            ("critic", &self.critic),
+        ]
+    }
+}
+
 /// Model endpoints and module choices.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,13 +95,7 @@ impl ModelsConfig {
     /// Check the choices: endpoints named by modules exist, model backends name one, only the
     /// critic takes `rules_then_model`. Errors name the field.
     pub fn check(&self) -> Result<(), (String, String)> {
-        let mods = [
-            ("observer", &self.modules.observer),
-            ("memory", &self.modules.memory),
-            ("planner", &self.modules.planner),
-            ("critic", &self.modules.critic),
-        ];
-        for (name, m) in mods {
+        for (name, m) in self.modules.all() {
             let field = |f: &str| format!("models.modules.{name}.{f}");
             match m.backend {
                 Backend::Symbolic => {}
@@ -161,12 +167,7 @@ impl ModelsConfig {
     /// [`EndpointConfig::worst_case_s`]) within the module timeout, so a hung endpoint fails
     /// with its own reason instead of being cut by the module timeout. Errors name the field.
     pub fn check_fits(&self, module_timeout_s: f64) -> Result<(), (String, String)> {
-        for m in [
-            &self.modules.observer,
-            &self.modules.memory,
-            &self.modules.planner,
-            &self.modules.critic,
-        ] {
+        for (_, m) in self.modules.all() {
             let Some((name, e)) = m
                 .endpoint
                 .as_ref()
@@ -194,13 +195,9 @@ impl ModelsConfig {
 
     /// Whether any module calls a model.
     pub fn uses_models(&self) -> bool {
-        [
-            &self.modules.observer,
-            &self.modules.memory,
-            &self.modules.planner,
-            &self.modules.critic,
-        ]
-        .iter()
-        .any(|m| m.backend != Backend::Symbolic)
+        self.modules
+            .all()
+            .iter()
+            .any(|(_, m)| m.backend != Backend::Symbolic)
     }
 }

@@ -271,16 +271,11 @@ async fn a_client_error_is_not_retried() {
         .starts_with("error: endpoint rejected the request: HTTP 400"));
 }
 
-/// A planner on `cfg` (any endpoint, reachable or not) with `repairs`.
-fn planner_on(
-    cfg: clea_agent::model::client::EndpointConfig,
-    repairs: u32,
-) -> (
-    ModelPlanner,
-    tokio::sync::mpsc::UnboundedReceiver<clea_bus::msg::ModelCall>,
-) {
-    let (rt, log) = runtime(cfg, repairs);
-    (ModelPlanner::new(rt), log)
+/// The error text of a planner (no repairs) on `cfg`, any endpoint, reachable or not, whose
+/// call fails in the backend.
+async fn backend_error_on(cfg: clea_agent::model::client::EndpointConfig) -> String {
+    let (rt, _log) = runtime(cfg, 0);
+    backend_error(&mut ModelPlanner::new(rt)).await
 }
 
 /// The planner's error text for a call that failed in the backend.
@@ -339,8 +334,7 @@ async fn a_body_longer_than_16_mib_is_cut_off() {
     let s = server([ResponseTemplate::new(200).set_body_string("x".repeat(17 << 20))]).await;
     let mut cfg = endpoint(&s);
     cfg.max_retries = 0;
-    let (mut p, _log) = planner_on(cfg, 0);
-    let msg = backend_error(&mut p).await;
+    let msg = backend_error_on(cfg).await;
     assert!(msg.contains("longer than 16 MiB"), "{msg}");
 }
 
@@ -390,8 +384,7 @@ async fn a_200_that_is_not_a_completion_is_retried_like_a_5xx() {
     let s = server([ResponseTemplate::new(200).set_body_string("<html>proxy error</html>")]).await;
     let mut cfg = endpoint(&s);
     cfg.max_retries = 0;
-    let (mut p, _log) = planner_on(cfg, 0);
-    let msg = backend_error(&mut p).await;
+    let msg = backend_error_on(cfg).await;
     assert!(
         msg.contains("not JSON") && msg.contains("proxy error"),
         "{msg}"
@@ -410,8 +403,7 @@ async fn a_refused_connection_says_connection_refused() {
     let mut cfg = endpoint(&s);
     cfg.base_url = format!("http://127.0.0.1:{port}/v1");
     cfg.max_retries = 1;
-    let (mut p, _log) = planner_on(cfg, 0);
-    let msg = backend_error(&mut p).await;
+    let msg = backend_error_on(cfg).await;
     assert!(msg.contains("connection refused"), "{msg}");
 }
 
@@ -435,8 +427,7 @@ async fn a_connection_closed_without_a_reply_says_so() {
     let mut cfg = endpoint(&s);
     cfg.base_url = format!("http://{addr}/v1");
     cfg.max_retries = 1;
-    let (mut p, _log) = planner_on(cfg, 0);
-    let msg = backend_error(&mut p).await;
+    let msg = backend_error_on(cfg).await;
     closer.abort();
     assert!(msg.contains("closed"), "{msg}");
     assert!(!msg.contains("connection refused"), "{msg}");

@@ -22,6 +22,28 @@ fn call(skill: &str, args: serde_json::Value) -> SkillCall {
     }
 }
 
+/// A `count` goal of `order` that has sent its first feedback: its canceler and its result.
+async fn running(
+    client: &SkillClient,
+    order: i64,
+    opts: GoalOptions,
+) -> (
+    clea_bus::action::GoalCanceler,
+    tokio::task::JoinHandle<SkillOutcome>,
+) {
+    let h = client
+        .send_goal(&call("count", json!({ "order": order })), opts)
+        .await
+        .unwrap();
+    let canceler = h.canceler();
+    let (fb_tx, mut fb_rx) = tokio::sync::mpsc::unbounded_channel();
+    let res = tokio::spawn(h.result(move |f| {
+        let _ = fb_tx.send(f);
+    }));
+    fb_rx.recv().await.expect("feedback before cancel");
+    (canceler, res)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn goal_feedback_result_cancel_and_service() {
     set_domain(72);
@@ -73,16 +95,7 @@ async fn goal_feedback_result_cancel_and_service() {
     }
 
     // Cancel from the bus -> ROS 2 cancel -> Canceled.
-    let h = client
-        .send_goal(&call("count", json!({"order": 100})), opts)
-        .await
-        .unwrap();
-    let canceler = h.canceler();
-    let (fb_tx, mut fb_rx) = tokio::sync::mpsc::unbounded_channel();
-    let res = tokio::spawn(h.result(move |f| {
-        let _ = fb_tx.send(f);
-    }));
-    fb_rx.recv().await.expect("feedback before cancel");
+    let (canceler, res) = running(&client, 100, opts).await;
     assert!(canceler.cancel(Duration::from_secs(2)).await.unwrap());
     assert!(
         robot.wait_event(Duration::from_secs(3), "cancel").is_some(),
@@ -98,16 +111,7 @@ async fn goal_feedback_result_cancel_and_service() {
 
     // A server that finishes the work after a cancel was requested: its SUCCEEDED is what the
     // bus reports (the robot did the work), not `canceled`.
-    let h = client
-        .send_goal(&call("count", json!({"order": 1_000_006})), opts)
-        .await
-        .unwrap();
-    let canceler = h.canceler();
-    let (fb_tx, mut fb_rx) = tokio::sync::mpsc::unbounded_channel();
-    let res = tokio::spawn(h.result(move |f| {
-        let _ = fb_tx.send(f);
-    }));
-    fb_rx.recv().await.expect("feedback before cancel");
+    let (canceler, res) = running(&client, 1_000_006, opts).await;
     let _ = canceler.cancel(Duration::from_secs(2)).await;
     assert!(
         robot
