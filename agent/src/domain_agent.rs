@@ -8,8 +8,8 @@
 
 use clea_domain::binding::Binding;
 use clea_domain::call::{unmet_precondition, validate_positional, Call};
-use clea_domain::search::{plan_from, Limits};
-use clea_domain::{AtomId, State, Task};
+use clea_domain::search::{plan_for, Limits, Plan, SearchError};
+use clea_domain::{AtomId, Cond, State, Task};
 use std::time::{Duration, Instant};
 
 /// What the loop acts on: executes skill calls and reports what robots perceive.
@@ -61,6 +61,64 @@ pub struct DomainOutcome {
     pub replans: u32,
     /// Skill calls executed (failed ones included).
     pub executed: Vec<String>,
+    /// Goal literals found impossible (no plan reaches them from the belief), as PDDL text;
+    /// the other goals were pursued without them.
+    pub impossible_goals: Vec<String>,
+}
+
+/// The goal's independent parts: the conjuncts of its top-level `and` (the whole goal when it
+/// is not a conjunction).
+pub fn goal_parts(goal: &Cond) -> Vec<Cond> {
+    match goal {
+        Cond::And(parts) => parts.clone(),
+        Cond::True => Vec::new(),
+        g => vec![g.clone()],
+    }
+}
+
+/// Plan for as many of `goals` as can be reached together from `belief`: the whole conjunction
+/// first; when no plan exists, each part alone (those with no plan are impossible), then the
+/// possible parts added one at a time while a plan still reaches them all together. Returns the
+/// plan and the impossible parts (indices into `goals`).
+///
+/// # Errors
+/// [`SearchError::Timeout`] or [`SearchError::Cancelled`] from any search; `Unsolvable` only
+/// when every part is impossible.
+pub fn plan_pursuable(
+    task: &Task,
+    belief: &State,
+    goals: &[Cond],
+    limits: &Limits,
+) -> Result<(Plan, Vec<usize>), SearchError> {
+    let all = Cond::And(goals.to_vec());
+    match plan_for(task, belief, &all, limits) {
+        Err(SearchError::Unsolvable) => {}
+        other => return other.map(|p| (p, Vec::new())),
+    }
+    let mut impossible = Vec::new();
+    let mut together: Vec<Cond> = Vec::new();
+    let mut best = None;
+    for (i, g) in goals.iter().enumerate() {
+        match plan_for(task, belief, g, limits) {
+            Err(SearchError::Unsolvable) => {
+                impossible.push(i);
+                continue;
+            }
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
+        together.push(g.clone());
+        match plan_for(task, belief, &Cond::And(together.clone()), limits) {
+            Ok(p) => best = Some(p),
+            // Possible alone but not with the ones before: dropped for now (a later plan, from
+            // a state where the others hold, may still reach it).
+            Err(SearchError::Unsolvable) => {
+                together.pop();
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    best.map(|p| (p, impossible)).ok_or(SearchError::Unsolvable)
 }
 
 /// The robots of a task: objects that fill some skill's robot parameter.
@@ -107,13 +165,25 @@ pub fn run_domain_episode(
         critic_rejections: 0,
         replans: 0,
         executed: Vec::new(),
+        impossible_goals: Vec::new(),
     };
+    // The goals pursued: all of them until one is found impossible.
+    let mut goals = goal_parts(&task.goal);
     let mut plan: Vec<Call> = Vec::new();
     let mut planned = false;
     let mut rejections_in_a_row = 0;
     loop {
-        if task.goal.holds(&belief) {
-            out.reason = "done: the goal holds in the belief".into();
+        if goals.iter().all(|g| g.holds(&belief)) {
+            out.reason = if out.impossible_goals.is_empty() {
+                "done: the goal holds in the belief".into()
+            } else {
+                format!(
+                    "done: {} of {} goals hold in the belief; impossible: {}",
+                    goals.len(),
+                    goals.len() + out.impossible_goals.len(),
+                    out.impossible_goals.join(", ")
+                )
+            };
             return out;
         }
         if env.out_of_steps() {
@@ -129,10 +199,31 @@ pub fn run_domain_episode(
                 deadline: Some(Instant::now() + opts.plan_timeout),
                 ..Limits::default()
             };
-            let found = match plan_from(task, &belief, &limits) {
-                Ok(p) => p,
+            let found = match plan_pursuable(task, &belief, &goals, &limits) {
+                Ok((p, impossible)) => {
+                    for i in &impossible {
+                        let text = task.cond_text(&goals[*i]);
+                        tracing::warn!(goal = %text, "no plan reaches this goal; pursuing the others");
+                        out.impossible_goals.push(text);
+                    }
+                    let mut k = 0;
+                    goals.retain(|_| {
+                        k += 1;
+                        !impossible.contains(&(k - 1))
+                    });
+                    p
+                }
                 Err(e) => {
+                    if e == SearchError::Timeout {
+                        tracing::warn!(
+                            timeout_s = opts.plan_timeout.as_secs_f64(),
+                            "the planner's search ran out of time"
+                        );
+                    }
                     out.reason = format!("planner: {e}");
+                    if !out.impossible_goals.is_empty() || goals.len() > 1 {
+                        out.reason += &format!(" (goals: {})", task.cond_text(&Cond::And(goals)));
+                    }
                     return out;
                 }
             };

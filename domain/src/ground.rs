@@ -94,6 +94,15 @@ impl Cond {
         }
     }
 
+    /// Call `f` on every atom the condition reads.
+    pub fn for_each_atom(&self, f: &mut impl FnMut(AtomId)) {
+        match self {
+            Cond::True | Cond::False => {}
+            Cond::Lit(a, _) => f(*a),
+            Cond::And(v) | Cond::Or(v) => v.iter().for_each(|c| c.for_each_atom(f)),
+        }
+    }
+
     /// Literals that must hold for the condition to hold (the top-level conjunction's literals).
     pub fn required_literals(&self) -> Vec<(AtomId, bool)> {
         match self {
@@ -638,17 +647,28 @@ impl Task {
                 state.set(i as AtomId, false);
             }
         }
+        let all: Vec<usize> = (0..self.axioms.len()).collect();
+        self.close_with(&all, state)
+    }
+
+    /// Evaluate the heads of `axioms` (indices into [`Task::axioms`], in stratum order) in
+    /// `state` from scratch; other derived atoms are kept as they are.
+    pub fn close_with<'s>(&self, axioms: &[usize], state: &'s mut State) -> &'s mut State {
+        for ax in axioms {
+            state.set(self.axioms[*ax].head, false);
+        }
         let mut start = 0;
-        while start < self.axioms.len() {
-            let s = self.axioms[start].stratum;
+        while start < axioms.len() {
+            let s = self.axioms[axioms[start]].stratum;
             let end = start
-                + self.axioms[start..]
+                + axioms[start..]
                     .iter()
-                    .take_while(|a| a.stratum == s)
+                    .take_while(|a| self.axioms[**a].stratum == s)
                     .count();
             loop {
                 let mut changed = false;
-                for ax in &self.axioms[start..end] {
+                for ax in &axioms[start..end] {
+                    let ax = &self.axioms[*ax];
                     if !state.get(ax.head) && ax.body.holds(state) {
                         state.set(ax.head, true);
                         changed = true;
@@ -661,6 +681,38 @@ impl Task {
             start = end;
         }
         state
+    }
+
+    /// The axioms a search for `goal` needs (indices into [`Task::axioms`], in stratum order):
+    /// those whose head `goal`, an action's precondition or effect condition, or the body of
+    /// another needed axiom reads. The rest (an observation model's `sees`, say) cannot change
+    /// which plans exist, and skipping them is Fast Downward's relevance analysis.
+    pub fn relevant_axioms(&self, goal: &Cond) -> Vec<usize> {
+        let mut needed = vec![false; self.atoms.len()];
+        let mut stack = Vec::new();
+        let read = |c: &Cond, stack: &mut Vec<AtomId>| c.for_each_atom(&mut |a| stack.push(a));
+        read(goal, &mut stack);
+        for a in &self.actions {
+            read(&a.pre, &mut stack);
+            for e in &a.effects {
+                read(&e.cond, &mut stack);
+            }
+        }
+        let mut by_head: HashMap<AtomId, Vec<usize>> = HashMap::new();
+        for (i, ax) in self.axioms.iter().enumerate() {
+            by_head.entry(ax.head).or_default().push(i);
+        }
+        while let Some(a) = stack.pop() {
+            if std::mem::replace(&mut needed[a as usize], true) {
+                continue;
+            }
+            for ax in by_head.get(&a).into_iter().flatten() {
+                read(&self.axioms[*ax].body, &mut stack);
+            }
+        }
+        (0..self.axioms.len())
+            .filter(|i| needed[self.axioms[*i].head as usize])
+            .collect()
     }
 
     /// The world's own dynamics on `state`: every applicable ground action of a schema named in
@@ -692,6 +744,20 @@ impl Task {
     /// The successor of `state` under action `a` (assumed applicable): conditional effects are
     /// evaluated in `state`, deletes before adds, derived atoms re-evaluated.
     pub fn apply(&self, a: usize, state: &State) -> State {
+        let mut next = self.apply_effects(a, state);
+        self.close(&mut next);
+        next
+    }
+
+    /// As [`Task::apply`], re-evaluating only the derived atoms of `axioms` (a search's
+    /// [`Task::relevant_axioms`]).
+    pub fn apply_with(&self, a: usize, state: &State, axioms: &[usize]) -> State {
+        let mut next = self.apply_effects(a, state);
+        self.close_with(axioms, &mut next);
+        next
+    }
+
+    fn apply_effects(&self, a: usize, state: &State) -> State {
         let mut next = state.clone();
         let act = &self.actions[a];
         let fired: Vec<&CondEffect> = act.effects.iter().filter(|e| e.cond.holds(state)).collect();
@@ -705,8 +771,25 @@ impl Task {
                 next.set(*d, true);
             }
         }
-        self.close(&mut next);
         next
+    }
+
+    /// A ground condition as PDDL text, e.g. `(and (on lamp) (not (dark kitchen)))`.
+    pub fn cond_text(&self, c: &Cond) -> String {
+        match c {
+            Cond::True => "(and)".into(),
+            Cond::False => "(or)".into(),
+            Cond::Lit(a, v) => self.literal_text(*a, *v),
+            Cond::And(v) | Cond::Or(v) => {
+                let op = if matches!(c, Cond::And(_)) {
+                    "and"
+                } else {
+                    "or"
+                };
+                let parts: Vec<String> = v.iter().map(|c| self.cond_text(c)).collect();
+                format!("({op} {})", parts.join(" "))
+            }
+        }
     }
 
     /// The id of a ground atom given by names, e.g. `("holding", ["robot_1", "apple"])`.

@@ -95,8 +95,14 @@ fn effect_lits(e: &crate::ground::CondEffect) -> Vec<u32> {
 }
 
 impl Relaxation {
-    /// Build the relaxation of `task` (its actions, axioms and goal).
+    /// Build the relaxation of `task` (its actions, the axioms its search needs, its goal).
     pub fn new(task: &Task) -> Relaxation {
+        Relaxation::for_goal(task, &task.goal, &task.relevant_axioms(&task.goal))
+    }
+
+    /// Build the relaxation of `task` with another `goal`, over the derived atoms of `axioms`
+    /// (indices into [`Task::axioms`], e.g. [`Task::relevant_axioms`] of `goal`).
+    pub fn for_goal(task: &Task, goal_cond: &Cond, axioms: &[usize]) -> Relaxation {
         let n_atoms = task.atoms.len() as u32;
         let goal = 2 * n_atoms;
         let mut b = Builder {
@@ -130,13 +136,14 @@ impl Relaxation {
                 });
             }
         }
-        for ax in &task.axioms {
+        for ax in axioms {
+            let ax = &task.axioms[*ax];
             let pre = b.conj(&ax.body);
             b.free(pre, lit(ax.head, true));
         }
-        let pre = b.conj(&task.goal);
+        let pre = b.conj(goal_cond);
         b.free(pre, goal);
-        let goal_lits: Vec<u32> = match &task.goal {
+        let goal_lits: Vec<u32> = match goal_cond {
             Cond::Lit(a, v) => vec![lit(*a, *v)],
             Cond::And(parts) => parts
                 .iter()
@@ -201,15 +208,18 @@ impl Relaxation {
         let mut counter: Vec<u32> = self.ops.iter().map(|o| o.pre.len() as u32).collect();
         let mut op_cost: Vec<u32> = self.ops.iter().map(|o| o.cost).collect();
         let mut heap = BinaryHeap::new();
+        // The state's literals cost nothing: they are processed first, in a plain list (a
+        // large task has tens of thousands of them, and a heap would only order equal keys).
+        let mut zero = Vec::with_capacity(self.n_atoms as usize + self.derived_neg.len());
         for a in 0..self.n_atoms {
             let l = lit(a, state.get(a));
             cost[l as usize] = 0;
-            heap.push(Reverse((0u32, l)));
+            zero.push(l);
         }
         for l in &self.derived_neg {
             if cost[*l as usize] != 0 {
                 cost[*l as usize] = 0;
-                heap.push(Reverse((0, *l)));
+                zero.push(*l);
             }
         }
         let fire = |o: u32,
@@ -231,7 +241,12 @@ impl Relaxation {
             let c = self.ops[*o as usize].cost;
             fire(*o, c, &mut cost, &mut supporter, &mut fired, &mut heap);
         }
-        while let Some(Reverse((c, l))) = heap.pop() {
+        let mut zero = zero.into_iter();
+        while let Some((c, l)) = zero
+            .next()
+            .map(|l| (0, l))
+            .or_else(|| heap.pop().map(|Reverse(x)| x))
+        {
             if c > cost[l as usize] {
                 continue;
             }

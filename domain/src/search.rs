@@ -1,12 +1,14 @@
-//! Greedy best-first search with the FF heuristic and preferred operators (the search of Fast
-//! Downward's `lama-first`, without landmarks): two open lists, all successors and those reached
-//! by preferred operators, alternated, with the preferred list boosted whenever the heuristic
-//! improves. Duplicate states are detected on their packed bits.
+//! Lazy greedy best-first search with the FF heuristic and preferred operators (the search of
+//! Fast Downward's `lama-first`, without landmarks): two open lists, all successors and those
+//! reached by preferred operators, alternated, with the preferred list boosted whenever the
+//! heuristic improves; successors are evaluated when taken out, not when generated. Duplicate
+//! states are detected on their packed bits; only the derived atoms the goal and the actions
+//! read are evaluated ([`Task::relevant_axioms`]).
 //!
 //! Every search honours [`Limits`]: a deadline, a cancellation flag and a memory bound, checked
 //! while it runs, so a module timeout stops it at once.
 
-use crate::ground::Task;
+use crate::ground::{Cond, Task};
 use crate::relax::Relaxation;
 use crate::state::State;
 use std::cmp::Reverse;
@@ -153,106 +155,130 @@ pub fn plan(task: &Task, limits: &Limits) -> Result<Plan, SearchError> {
 /// # Errors
 /// As [`plan`].
 pub fn plan_from(task: &Task, start: &State, limits: &Limits) -> Result<Plan, SearchError> {
-    let relax = Relaxation::new(task);
+    plan_for(task, start, &task.goal, limits)
+}
+
+/// Find a plan from `start` that makes `goal` hold (another goal than the task's: one of its
+/// conjuncts, or the goals still in reach).
+///
+/// Lazy greedy best-first search, as Fast Downward's `lama-first` (`lazy_greedy` with the FF
+/// heuristic's preferred operators, boost 1000): a successor enters the open lists with its
+/// parent's heuristic value and is generated and evaluated only when it is taken out, so a
+/// state with hundreds of successors costs one heuristic evaluation, not hundreds.
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_for(
+    task: &Task,
+    start: &State,
+    goal: &Cond,
+    limits: &Limits,
+) -> Result<Plan, SearchError> {
+    let axioms = task.relevant_axioms(goal);
+    let relax = Relaxation::for_goal(task, goal, &axioms);
     let succ = Successors::new(task);
     let mut stats = SearchStats::default();
-    if task.goal.holds(start) {
+    // Derived atoms the search does not need keep their value from `start` in every state.
+    let mut start = start.clone();
+    task.close_with(&axioms, &mut start);
+    if goal.holds(&start) {
         return Ok(Plan {
             actions: vec![],
             stats,
         });
     }
     let words = start.words().len().max(1);
-    let per_state = words * 8 * 2 + 48;
+    let per_state = words * 8 * 2 + 64;
     let max_states = (limits.memory_bytes / per_state).max(1);
 
     let mut states: Vec<Rc<[u64]>> = Vec::new();
     let mut parent: Vec<(u32, u32)> = Vec::new();
     let mut seen: HashMap<Rc<[u64]>, u32> = HashMap::new();
-    let mut preferred_of: HashMap<u32, Vec<u32>> = HashMap::new();
-    let mut open: [BinaryHeap<Reverse<(u32, u64, u32)>>; 2] =
-        [BinaryHeap::new(), BinaryHeap::new()];
+    // Open entries: (heuristic value of the parent, FIFO order, parent state, action).
+    type Entry = Reverse<(u32, u64, u32, u32)>;
+    let mut open: [BinaryHeap<Entry>; 2] = [BinaryHeap::new(), BinaryHeap::new()];
     let mut priority = [0i64; 2];
     let mut seq = 0u64;
-
-    stats.evaluated += 1;
-    let (h0, pref0) = relax.ff(start).ok_or(SearchError::Unsolvable)?;
-    let root: Rc<[u64]> = start.words().into();
-    states.push(root.clone());
-    seen.insert(root, 0);
-    parent.push((u32::MAX, u32::MAX));
-    preferred_of.insert(0, pref0);
-    open[0].push(Reverse((h0, seq, 0)));
-    open[1].push(Reverse((h0, seq, 0)));
-    let mut best_h = h0;
-    let mut closed = vec![false];
+    let mut best_h = u32::MAX;
     let mut app = Vec::new();
+    let mut pending = Some((u32::MAX, u32::MAX)); // the root: no parent, no action
 
     loop {
-        if stats.expanded % 32 == 0 {
+        if stats.expanded % 8 == 0 {
             limits.check()?;
         }
-        // The queue with the lower priority value goes next; an empty one is skipped.
-        let q = match (open[0].is_empty(), open[1].is_empty()) {
-            (true, true) => return Err(SearchError::Unsolvable),
-            (false, true) => 0,
-            (true, false) => 1,
-            (false, false) => usize::from(priority[1] < priority[0]),
+        let (from, action) = match pending.take() {
+            Some(x) => x,
+            None => {
+                // The list with the lower priority value goes next; an empty one is skipped.
+                let q = match (open[0].is_empty(), open[1].is_empty()) {
+                    (true, true) => return Err(SearchError::Unsolvable),
+                    (false, true) => 0,
+                    (true, false) => 1,
+                    (false, false) => usize::from(priority[1] < priority[0]),
+                };
+                priority[q] += 1;
+                let Reverse((_, _, from, action)) = open[q].pop().expect("not empty");
+                (from, action)
+            }
         };
-        priority[q] += 1;
-        let Reverse((_, _, n)) = open[q].pop().expect("not empty");
-        if closed[n as usize] {
+        let state = if from == u32::MAX {
+            start.clone()
+        } else {
+            task.apply_with(
+                action as usize,
+                &State::from_words(&states[from as usize]),
+                &axioms,
+            )
+        };
+        let key: Rc<[u64]> = state.words().into();
+        if seen.contains_key(&key) {
             continue;
         }
-        closed[n as usize] = true;
+        if states.len() >= max_states {
+            return Err(SearchError::OutOfMemory);
+        }
+        let id = states.len() as u32;
+        states.push(key.clone());
+        seen.insert(key, id);
+        parent.push((from, action));
+        stats.generated += 1;
+        if goal.holds(&state) {
+            let mut actions = Vec::new();
+            let mut cur = id;
+            while parent[cur as usize].0 != u32::MAX {
+                actions.push(parent[cur as usize].1 as usize);
+                cur = parent[cur as usize].0;
+            }
+            actions.reverse();
+            stats.state_bytes = states.len() * per_state;
+            return Ok(Plan { actions, stats });
+        }
+        stats.evaluated += 1;
+        let Some((h, preferred)) = relax.ff(&state) else {
+            if from == u32::MAX {
+                return Err(SearchError::Unsolvable);
+            }
+            continue; // a dead end
+        };
+        if h < best_h {
+            if best_h != u32::MAX {
+                priority[1] -= 1000;
+            }
+            best_h = h;
+        }
         stats.expanded += 1;
-        let state = State::from_words(&states[n as usize]);
-        let preferred = preferred_of.remove(&n).unwrap_or_default();
         succ.applicable(task, &state, &mut app);
         for (k, &a) in app.iter().enumerate() {
             // A state with many successors takes long: the limits are checked within it too.
-            if k % 64 == 63 {
+            if k % 256 == 255 {
                 limits.check()?;
             }
-            let next = task.apply(a as usize, &state);
-            let key: Rc<[u64]> = next.words().into();
-            if seen.contains_key(&key) {
-                continue;
-            }
-            if states.len() >= max_states {
-                return Err(SearchError::OutOfMemory);
-            }
-            let id = states.len() as u32;
-            states.push(key.clone());
-            seen.insert(key, id);
-            parent.push((n, a));
-            closed.push(false);
-            stats.generated += 1;
-            if task.goal.holds(&next) {
-                let mut actions = Vec::new();
-                let mut cur = id;
-                while parent[cur as usize].0 != u32::MAX {
-                    actions.push(parent[cur as usize].1 as usize);
-                    cur = parent[cur as usize].0;
-                }
-                actions.reverse();
-                stats.state_bytes = states.len() * per_state;
-                return Ok(Plan { actions, stats });
-            }
-            stats.evaluated += 1;
-            let Some((h, pref)) = relax.ff(&next) else {
-                continue; // dead end
-            };
-            if h < best_h {
-                best_h = h;
-                priority[1] -= 1000;
-            }
             seq += 1;
-            open[0].push(Reverse((h, seq, id)));
+            open[0].push(Reverse((h, seq, id, a)));
             if preferred.contains(&a) {
-                open[1].push(Reverse((h, seq, id)));
+                open[1].push(Reverse((h, seq, id, a)));
             }
-            preferred_of.insert(id, pref);
         }
     }
 }

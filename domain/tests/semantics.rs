@@ -3,9 +3,9 @@
 
 use clea_domain::search::{plan, Limits, SearchError};
 use clea_domain::{parse_domain, parse_problem, Task};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn task(domain: &str, problem: &str) -> Task {
     let d = parse_domain(domain).expect("domain");
@@ -199,5 +199,69 @@ fn grounding_honours_its_limits() {
     assert_eq!(
         Task::ground_within(&d, &p, &past).err(),
         Some(clea_domain::GroundError::Limit(SearchError::Timeout))
+    );
+}
+
+/// Twenty lamps, all to be switched on and `l0` also off: contradictory, but the relaxation
+/// cannot tell, so the search explores a million states (minutes) before it gives up.
+fn endless_task() -> Task {
+    let d = "(define (domain many) (:predicates (on ?l) (lamp ?l))
+      (:action toggle :parameters (?l) :precondition (lamp ?l)
+        :effect (and (when (on ?l) (not (on ?l))) (when (not (on ?l)) (on ?l)))))";
+    let lamps: Vec<String> = (0..20).map(|i| format!("l{i}")).collect();
+    let p = format!(
+        "(define (problem p) (:domain many) (:objects {}) (:init {}) (:goal (and (on l0) (not (on l0)) {})))",
+        lamps.join(" "),
+        lamps.iter().map(|l| format!("(lamp {l})")).collect::<String>(),
+        lamps.iter().map(|l| format!("(on {l})")).collect::<String>()
+    );
+    task(d, &p)
+}
+
+#[test]
+fn a_long_search_stops_within_100_ms_of_its_deadline_or_cancellation() {
+    let t = endless_task();
+    let deadline = Instant::now() + Duration::from_millis(300);
+    let limits = Limits {
+        deadline: Some(deadline),
+        ..Limits::default()
+    };
+    assert_eq!(plan(&t, &limits), Err(SearchError::Timeout));
+    let late = Instant::now().saturating_duration_since(deadline);
+    assert!(
+        late < Duration::from_millis(100),
+        "stopped {late:?} after its deadline"
+    );
+
+    // Cancelled from another thread (a module timeout, Ctrl-C) while it runs.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let limits = Limits {
+        cancel: Some(cancel.clone()),
+        ..Limits::default()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let search = std::thread::spawn(move || {
+        let r = plan(&t, &limits);
+        tx.send(Instant::now()).expect("main thread waits");
+        r
+    });
+    // Give the search time to get deep into its state space, then cancel it.
+    assert!(
+        rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        "the search ended by itself before it was cancelled"
+    );
+    let cancelled_at = Instant::now();
+    cancel.store(true, Ordering::Relaxed);
+    let stopped_at = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the search stops when cancelled");
+    assert_eq!(
+        search.join().expect("search thread"),
+        Err(SearchError::Cancelled)
+    );
+    let late = stopped_at.saturating_duration_since(cancelled_at);
+    assert!(
+        late < Duration::from_millis(100),
+        "stopped {late:?} after it was cancelled"
     );
 }

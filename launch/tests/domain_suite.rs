@@ -155,3 +155,40 @@ fn bad_domain_scenarios_get_one_line_and_exit_2() {
         assert_eq!(err.trim().lines().count(), 1, "{i}: one line: {err}");
     }
 }
+
+#[test]
+fn an_impossible_goal_is_reported_and_the_others_are_still_achieved() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let kitchen = root().join("sim/domains/clea-kitchen");
+    // The attic is near no navigation point and in no robot's reach: nothing can be put there.
+    // The other two goals need the fridge opened and the mobile robot to carry.
+    let problem = "(define (problem attic) (:domain clea-kitchen)
+      (:objects robot_1 - robot p_table p_fridge - navigation_point
+                table fridge attic - receptacle apple cup - item)
+      (:init (mobile robot_1) (manipulates robot_1) (hand_free robot_1) (at robot_1 p_table)
+             (near table p_table) (near fridge p_fridge) (openable fridge)
+             (in apple fridge) (in cup table))
+      (:goal (and (in apple table) (in cup attic) (in cup fridge))))";
+    write(dir.path(), "attic.pddl", problem);
+    let scenario = format!(
+        "binding: {}\nproblem: attic.pddl\ninstruction: Apple to the table, cup to the attic and to the fridge.\n",
+        kitchen.join("binding.yaml").display()
+    );
+    let s = write(dir.path(), "attic.yaml", &scenario);
+    let eps = episodes(&["sim", s.to_str().expect("utf-8"), "--json"]);
+    let e = &eps[0];
+    assert_eq!(e["success"], false, "{e}");
+    assert_eq!(
+        e["reason"], "done: 2 of 3 goals hold in the belief; impossible: (in cup attic)",
+        "{e}"
+    );
+    assert_eq!(
+        e["goals_unmet"],
+        serde_json::json!(["(in cup attic)"]),
+        "{e}"
+    );
+    assert!(
+        (e["score"].as_f64().expect("score") - 2.0 / 3.0).abs() < 1e-9,
+        "{e}"
+    );
+}

@@ -334,11 +334,7 @@ impl DomainWorld {
             Cond::And(v) => v.iter().collect(),
             g => vec![g],
         };
-        let text = |c: &Cond| match c {
-            Cond::Lit(a, v) => task.literal_text(*a, *v),
-            Cond::True => "(and)".into(),
-            _ => "(or ...)".into(),
-        };
+        let text = |c: &Cond| task.cond_text(c);
         let (met, unmet): (Vec<&Cond>, Vec<&Cond>) =
             parts.iter().partition(|c| c.holds(&self.state));
         let success = task.goal.holds(&self.state);

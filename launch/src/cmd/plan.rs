@@ -111,11 +111,6 @@ pub async fn run(args: PlanArgs) -> Result<(), CliError> {
         ipc.push('\n');
     }
     ipc.push_str(&format!("; cost = {} (unit cost)\n", plan.actions.len()));
-    if let Some(f) = &args.plan_file {
-        std::fs::write(f, &ipc).map_err(|e| {
-            CliError::Runtime(anyhow::anyhow!("{}: cannot write: {e}", f.display()))
-        })?;
-    }
     if args.json {
         let steps: Vec<_> = plan
             .actions
