@@ -6,7 +6,9 @@
 //!
 //! Pure logic over a [`DomainEnv`] (the simulator, or a robot adapter), tested without zenoh.
 
+use crate::domain_belief::Belief;
 use clea_domain::binding::Binding;
+pub use clea_domain::binding::Observability;
 use clea_domain::call::{unmet_precondition, validate_positional, Call};
 use clea_domain::search::{plan_for, Limits, Plan, SearchError};
 use clea_domain::{AtomId, Cond, State, Task};
@@ -36,7 +38,15 @@ pub struct DomainAgentOptions {
     pub plan_timeout: Duration,
     /// Critic rejections in a row before the episode ends.
     pub max_rejections_in_a_row: u32,
+    /// What the agent knows at the start: everything (the problem's initial state) or only
+    /// what its robots perceive ([`Belief`]).
+    pub observability: Observability,
 }
+
+/// Searches that found an object nowhere (every assumption refuted) before the goals that need
+/// it are reported impossible; between them the belief forgets what is not perceived, since
+/// people move things into places already searched.
+pub const GIVE_UP_SWEEPS: u32 = 2;
 
 impl Default for DomainAgentOptions {
     /// Critic on, closed loop, 30 s per search, 5 rejections in a row.
@@ -46,6 +56,7 @@ impl Default for DomainAgentOptions {
             open_loop: false,
             plan_timeout: Duration::from_secs(30),
             max_rejections_in_a_row: 5,
+            observability: Observability::Full,
         }
     }
 }
@@ -140,13 +151,9 @@ pub fn robots(task: &Task, binding: &Binding) -> Vec<String> {
     out
 }
 
-fn observe(task: &Task, env: &dyn DomainEnv, robots: &[String], belief: &mut State) {
-    for r in robots {
-        for (a, v) in env.perceive(r) {
-            belief.set(a, v);
-        }
-    }
-    task.close(belief);
+/// What all robots perceive now.
+fn perceive(env: &dyn DomainEnv, robots: &[String]) -> Vec<(AtomId, bool)> {
+    robots.iter().flat_map(|r| env.perceive(r)).collect()
 }
 
 /// Run one episode of the closed loop (or an ablation) until the goal holds in the belief, no
@@ -158,8 +165,12 @@ pub fn run_domain_episode(
     opts: &DomainAgentOptions,
 ) -> DomainOutcome {
     let robots = robots(task, binding);
-    let mut belief = task.init.clone();
-    observe(task, env, &robots, &mut belief);
+    let mut belief = match opts.observability {
+        Observability::Full => Belief::full(task),
+        Observability::Partial => Belief::partial(task),
+    };
+    belief.observe(&perceive(env, &robots));
+    let mut sweeps = 0;
     let mut out = DomainOutcome {
         reason: String::new(),
         critic_rejections: 0,
@@ -173,7 +184,7 @@ pub fn run_domain_episode(
     let mut planned = false;
     let mut rejections_in_a_row = 0;
     loop {
-        if goals.iter().all(|g| g.holds(&belief)) {
+        if goals.iter().all(|g| belief.holds_known(task, g)) {
             out.reason = if out.impossible_goals.is_empty() {
                 "done: the goal holds in the belief".into()
             } else {
@@ -199,7 +210,29 @@ pub fn run_domain_episode(
                 deadline: Some(Instant::now() + opts.plan_timeout),
                 ..Limits::default()
             };
-            let found = match plan_pursuable(task, &belief, &goals, &limits) {
+            let view = belief.view(task);
+            let found = match plan_pursuable(task, &view, &goals, &limits) {
+                Ok((_, impossible))
+                    if !impossible.is_empty()
+                        && sweeps + 1 < GIVE_UP_SWEEPS
+                        && !belief.is_full() =>
+                {
+                    // Searched everywhere the assumptions allowed: look again from scratch.
+                    sweeps += 1;
+                    tracing::info!(
+                        sweeps,
+                        "not found anywhere; forgetting what is not in view and searching again"
+                    );
+                    belief.forget_all_but(task, &perceive(env, &robots));
+                    continue;
+                }
+                Err(SearchError::Unsolvable)
+                    if sweeps + 1 < GIVE_UP_SWEEPS && !belief.is_full() =>
+                {
+                    sweeps += 1;
+                    belief.forget_all_but(task, &perceive(env, &robots));
+                    continue;
+                }
                 Ok((p, impossible)) => {
                     for i in &impossible {
                         let text = task.cond_text(&goals[*i]);
@@ -251,7 +284,7 @@ pub fn run_domain_episode(
         }
         let call = plan.remove(0);
         if opts.critic && !opts.open_loop {
-            if let Some(unmet) = unmet_precondition(task, &belief, &call) {
+            if let Some(unmet) = unmet_precondition(task, &belief.view(task), &call) {
                 out.critic_rejections += 1;
                 rejections_in_a_row += 1;
                 tracing::debug!(%call, %unmet, "critic rejects");
@@ -268,19 +301,22 @@ pub fn run_domain_episode(
         let refs: Vec<&str> = call.args.iter().map(String::as_str).collect();
         let result = env.execute(&call);
         if result.is_ok() {
-            // Predict the effects; what the robots perceive overrides the prediction.
+            // Predict the effects and the world's dynamics as the world runs them; what the
+            // robots perceive overrides the prediction.
+            let before = belief.view(task);
+            let mut after = before.clone();
             if let Some(a) = task.find_action(&call.skill, &refs) {
-                if task.applicable(a, &belief) {
-                    belief = task.apply(a, &belief);
+                if task.applicable(a, &before) {
+                    after = task.apply(a, &before);
                 }
             }
-            // The world's dynamics, predicted as the world runs them.
-            belief = task.settle(&binding.dynamics, belief);
+            let after = task.settle(&binding.dynamics, after);
+            belief.predict(task, &before, &after);
         } else if !opts.open_loop {
             plan.clear();
         }
         if !opts.open_loop {
-            observe(task, env, &robots, &mut belief);
+            belief.observe(&perceive(env, &robots));
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod actors;
 pub mod backends;
 pub mod belief;
 pub mod domain_agent;
+pub mod domain_belief;
 // statig generates `State` and `Superstate` without docs; the states are documented on their handlers.
 #[allow(missing_docs)]
 pub mod controller;

@@ -19,7 +19,7 @@ use crate::error::{DomainError, ErrorKind};
 use crate::ground::{AtomId, Task};
 use crate::lifted::Domain;
 use crate::state::State;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -191,9 +191,25 @@ pub fn read_bound_domain(path: &Path) -> Result<BoundDomain, DomainError> {
     Ok(BoundDomain { domain, binding })
 }
 
+/// What an agent knows of the world at the start of an episode (a domain scenario's
+/// `observability:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Observability {
+    /// The problem's initial state (the information a planning benchmark gives a planner).
+    #[default]
+    Full,
+    /// Only what the robots perceive, as they perceive it ([`perceived`]); the rest is
+    /// searched for.
+    Partial,
+}
+
 /// What `robot` perceives in `state` under the observation model: every fluent fact whose
 /// arguments are all the robot itself or things it sees, with its truth value (a seen fact that
-/// does not hold is perceived as false). Empty without an observation model.
+/// does not hold is perceived as false); and every false fact about something it sees that it
+/// would see were it true (an empty drawer in view: the apple is not in it), judged by the
+/// observation model's axioms for the unseen arguments with the fact set. Empty without an
+/// observation model.
 pub fn perceived(
     task: &Task,
     binding: &Binding,
@@ -206,17 +222,44 @@ pub fn perceived(
     let Some(sees) = task.domain.predicate(&model.sees) else {
         return Vec::new();
     };
-    let seen: Vec<u32> = state
-        .atoms()
-        .map(|a| &task.atoms[a as usize])
-        .filter(|ga| ga.pred == sees && ga.args[0] == me)
-        .map(|ga| ga.args[1])
-        .collect();
-    (0..task.atoms.len() as AtomId)
-        .filter(|a| {
-            let ga = &task.atoms[*a as usize];
-            !task.derived[*a as usize] && ga.args.iter().all(|o| *o == me || seen.contains(o))
-        })
-        .map(|a| (a, state.get(a)))
-        .collect()
+    let mut seen = vec![false; task.objects.len()];
+    seen[me as usize] = true;
+    for ga in state.atoms().map(|a| &task.atoms[a as usize]) {
+        if ga.pred == sees && ga.args[0] == me {
+            seen[ga.args[1] as usize] = true;
+        }
+    }
+    // The observation model's axioms for this robot, by the object they are about.
+    let mut sees_axioms: Vec<Vec<usize>> = vec![Vec::new(); task.objects.len()];
+    for (i, ax) in task.axioms.iter().enumerate() {
+        let head = &task.atoms[ax.head as usize];
+        if head.pred == sees && head.args[0] == me {
+            sees_axioms[head.args[1] as usize].push(i);
+        }
+    }
+    let mut what_if = state.clone();
+    let mut out = Vec::new();
+    for a in 0..task.atoms.len() as AtomId {
+        let ga = &task.atoms[a as usize];
+        if task.derived[a as usize] {
+            continue;
+        }
+        let value = state.get(a);
+        if ga.args.iter().all(|o| seen[*o as usize]) {
+            out.push((a, value));
+        } else if !value && ga.args.iter().any(|o| seen[*o as usize]) {
+            what_if.set(a, true);
+            let would_see = ga.args.iter().all(|o| {
+                seen[*o as usize]
+                    || sees_axioms[*o as usize]
+                        .iter()
+                        .any(|ax| task.axioms[*ax].body.holds(&what_if))
+            });
+            what_if.set(a, false);
+            if would_see {
+                out.push((a, false));
+            }
+        }
+    }
+    out
 }

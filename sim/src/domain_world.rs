@@ -15,11 +15,12 @@
 //! perturbations:                          # `at_step: k` fires after the k-th step (0: at once)
 //!   - { at_step: 2, set: ["(not (clean table))"] }
 //! reference_plan: [ "wipe(robot_1, table)" ]
+//! observability: full                    # or partial: the agent knows only what robots see
 //! ```
 
 use crate::scenario::ScenarioError;
 use clea_bus::msg::EpisodeScore;
-use clea_domain::binding::{perceived, read_bound_domain};
+use clea_domain::binding::{perceived, read_bound_domain, Observability};
 use clea_domain::call::{unmet_precondition, validate_positional, Call};
 use clea_domain::{AtomId, BoundDomain, Cond, State, Task};
 use serde::Deserialize;
@@ -43,6 +44,8 @@ struct File {
     perturbations: Vec<FilePerturbation>,
     #[serde(default)]
     reference_plan: Option<Vec<String>>,
+    #[serde(default)]
+    observability: Observability,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +95,8 @@ pub struct DomainScenario {
     pub perturbations: Vec<DomainPerturbation>,
     /// The scenario's own action list, validated.
     pub reference_plan: Option<Vec<Call>>,
+    /// What the agent knows at the start.
+    pub observability: Observability,
 }
 
 /// Whether the YAML file is a domain scenario (it names a `binding:`).
@@ -225,6 +230,7 @@ pub fn load_domain_scenario(path: &Path) -> Result<DomainScenario, ScenarioError
         max_steps,
         perturbations,
         reference_plan,
+        observability: f.observability,
     })
 }
 

@@ -88,6 +88,7 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
         reference_plan: false,
         critic,
         open_loop: get("open_loop")? == "true",
+        observability: None,
         seed: Some(seed),
         json: true,
         log_dir: Some(log_dir.clone()),

@@ -28,6 +28,15 @@ pub enum OnOff {
     Off,
 }
 
+/// `--observability` of `clea sim`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ObservabilityArg {
+    /// The problem's initial state is known.
+    Full,
+    /// Only what the robots perceive is known.
+    Partial,
+}
+
 /// Run scenarios in simulation (robots and agent in one process), or serve the simulated robots.
 ///
 /// By default the closed-loop CLEA agent (observer, memory, planner, critic, executor with the
@@ -51,6 +60,11 @@ pub struct SimArgs {
     /// Ablation: plan once from the first observation, then execute without feedback.
     #[arg(long)]
     pub open_loop: bool,
+    /// Domain scenarios: what the agent knows at the start, overriding each scenario's
+    /// `observability:` (full: the problem's initial state; partial: only what its robots
+    /// perceive, the rest searched for).
+    #[arg(long, value_enum)]
+    pub observability: Option<ObservabilityArg>,
     /// Seed for every episode (default: each scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,

@@ -1,9 +1,9 @@
 //! `clea sim` on scenarios of a domain written as data (a PDDL domain with its skill binding):
 //! the simulator's fact world and the symbolic closed loop over the loaded domain, in process.
 
-use crate::cmd::sim::{OnOff, SimArgs};
+use crate::cmd::sim::{ObservabilityArg, OnOff, SimArgs};
 use crate::error::CliError;
-use clea_agent::domain_agent::{run_domain_episode, DomainAgentOptions, DomainEnv};
+use clea_agent::domain_agent::{run_domain_episode, DomainAgentOptions, DomainEnv, Observability};
 use clea_agent::report::{EpisodeReport, SuiteReport};
 use clea_domain::call::Call;
 use clea_domain::AtomId;
@@ -118,6 +118,11 @@ pub fn run(args: &SimArgs, scenarios: &[DomainScenario]) -> Result<SuiteReport, 
             let opts = DomainAgentOptions {
                 critic: args.critic == OnOff::On,
                 open_loop: args.open_loop,
+                observability: match args.observability {
+                    Some(ObservabilityArg::Full) => Observability::Full,
+                    Some(ObservabilityArg::Partial) => Observability::Partial,
+                    None => s.observability,
+                },
                 ..DomainAgentOptions::default()
             };
             let out = run_domain_episode(&s.task, &s.bound.binding, &mut Env(&mut world), &opts);
