@@ -18,6 +18,7 @@ Each problem is written as DIR/NAME.pddl and, beside it, DIR/NAME.yaml: a domain
 (format: sim/src/domain_world.rs) that `clea sim DIR/NAME.yaml` runs in the closed loop.
 """
 import argparse
+import json
 import os
 import random
 import sys
@@ -121,8 +122,11 @@ def write(out, receptacles, items, robots, seed, domain_dir):
                 f"{items} items, {robots} robots.\n")
         f.write(f"binding: {binding}\n")
         f.write(f"problem: {name}.pddl\n")
-        f.write("instruction: Put the items where the goal says: " + ", ".join(goals) + ".\n")
-        f.write("budgets: { max_steps: 200 }\n")
+        # JSON strings are YAML strings: quoted, whatever the text holds.
+        f.write("instruction: " + json.dumps("Make these hold: " + ", ".join(goals) + ".") + "\n")
+        # Enough for a search of every container under partial observability (drive, open,
+        # look) and the moves themselves.
+        f.write(f"budgets: {{ max_steps: {4 * receptacles + 100} }}\n")
     return name
 
 

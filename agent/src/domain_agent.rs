@@ -310,8 +310,10 @@ pub fn run_domain_episode(
                     after = task.apply(a, &before);
                 }
             }
-            let after = task.settle(&binding.dynamics, after);
             belief.predict(task, &before, &after);
+            let known = belief.known_state(task);
+            let settled = task.settle(&binding.dynamics, known.clone());
+            belief.predict(task, &known, &settled);
         } else if !opts.open_loop {
             plan.clear();
         }

@@ -8,8 +8,8 @@
 //!   skill's predicted effect sets them.
 //!
 //! The planner and the critic work on [`Belief::view`]: known facts as they are, each unknown
-//! fact assumed to hold when the goal, a precondition or an axiom reads it positively (it might
-//! help), except that a fact `p(a, ...)` is not assumed while another `p(a, ...)` is known to
+//! fact assumed to hold when a precondition or an axiom reads it positively (it might help) and
+//! the goal does not name it (what is asked for is achieved or seen, never assumed), except that a fact `p(a, ...)` is not assumed while another `p(a, ...)` is known to
 //! hold (a thing is in one place, a robot at one point). The plan therefore goes to look at the
 //! cheapest place the assumption allows; the observation there confirms or refutes it, and a
 //! refuted assumption makes the next plan look elsewhere. Whether a goal holds is judged on known
@@ -41,7 +41,6 @@ impl Belief {
         let n = task.atoms.len();
         let mut assumable = vec![false; n];
         let mut positive = |c: &Cond| mark_positive(c, &mut assumable);
-        positive(&task.goal);
         for a in &task.actions {
             positive(&a.pre);
             for e in &a.effects {
@@ -51,6 +50,9 @@ impl Belief {
         for ax in &task.axioms {
             positive(&ax.body);
         }
+        // What the task asks for is never assumed: the plan must make it so (or see it).
+        task.goal
+            .for_each_atom(&mut |a| assumable[a as usize] = false);
         Belief {
             values: State::with_atoms(n, &[]),
             known: task.derived.clone(),
@@ -126,14 +128,20 @@ impl Belief {
             let mut s = self.values.clone();
             return c.holds(task.close(&mut s));
         }
-        let mut pessimistic = self.values.clone();
+        self.holds_on(task, c, &self.known_state(task))
+    }
+
+    /// The known facts alone, every unknown one taken as false, derived facts evaluated: what
+    /// the world's own dynamics are predicted on (an assumption must not make the oven roast).
+    pub fn known_state(&self, task: &Task) -> State {
+        let mut s = self.values.clone();
         for (i, k) in self.known.iter().enumerate() {
             if !*k {
-                pessimistic.set(i as AtomId, false);
+                s.set(i as AtomId, false);
             }
         }
-        task.close(&mut pessimistic);
-        self.holds_on(task, c, &pessimistic)
+        task.close(&mut s);
+        s
     }
 
     fn holds_on(&self, task: &Task, c: &Cond, pessimistic: &State) -> bool {
