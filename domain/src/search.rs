@@ -282,3 +282,122 @@ pub fn plan_for(
         }
     }
 }
+
+/// Improve `first` (a plan for `goal` from `start`) while time remains, as LAMA's later
+/// iterations do: weighted A* with the FF heuristic and weights 5, 3, 2, 1, each search pruned
+/// by the length of the best plan so far. Returns the best plan found when the weights are
+/// exhausted or a limit is reached (a limit is not an error here: the first plan stands).
+pub fn improve(task: &Task, start: &State, goal: &Cond, first: Plan, limits: &Limits) -> Plan {
+    let axioms = task.relevant_axioms(goal);
+    let relax = Relaxation::for_goal(task, goal, &axioms);
+    let succ = Successors::new(task);
+    let mut start = start.clone();
+    task.close_with(&axioms, &mut start);
+    let mut best = first;
+    for w in [5u32, 3, 2, 1] {
+        match weighted_astar(
+            task,
+            &start,
+            goal,
+            &relax,
+            &succ,
+            &axioms,
+            w,
+            best.actions.len(),
+            limits,
+        ) {
+            Ok(Some(p)) => best = p,
+            Ok(None) => {}
+            Err(_) => break,
+        }
+    }
+    best
+}
+
+/// One weighted A* (f = g + w·h), pruning states with g + 1 >= `bound` (no shorter plan
+/// through them). `Ok(None)`: no plan shorter than `bound`.
+#[allow(clippy::too_many_arguments)]
+fn weighted_astar(
+    task: &Task,
+    start: &State,
+    goal: &Cond,
+    relax: &Relaxation,
+    succ: &Successors,
+    axioms: &[usize],
+    w: u32,
+    bound: usize,
+    limits: &Limits,
+) -> Result<Option<Plan>, SearchError> {
+    let words = start.words().len().max(1);
+    let per_state = words * 8 * 2 + 64;
+    let max_states = (limits.memory_bytes / per_state).max(1);
+    let mut stats = SearchStats::default();
+    let mut states: Vec<Rc<[u64]>> = vec![start.words().into()];
+    let mut parent: Vec<(u32, u32)> = vec![(u32::MAX, u32::MAX)];
+    let mut g_of: Vec<u32> = vec![0];
+    let mut seen: HashMap<Rc<[u64]>, u32> = HashMap::new();
+    seen.insert(states[0].clone(), 0);
+    let Some((h0, _)) = relax.ff(start) else {
+        return Ok(None);
+    };
+    let mut open: BinaryHeap<Reverse<(u32, u32, u32)>> = BinaryHeap::new();
+    open.push(Reverse((w * h0, h0, 0)));
+    let mut app = Vec::new();
+    while let Some(Reverse((_, _, n))) = open.pop() {
+        if stats.expanded % 8 == 0 {
+            limits.check()?;
+        }
+        stats.expanded += 1;
+        let state = State::from_words(&states[n as usize]);
+        let g = g_of[n as usize];
+        if goal.holds(&state) {
+            let mut actions = Vec::new();
+            let mut cur = n;
+            while parent[cur as usize].0 != u32::MAX {
+                actions.push(parent[cur as usize].1 as usize);
+                cur = parent[cur as usize].0;
+            }
+            actions.reverse();
+            stats.state_bytes = states.len() * per_state;
+            return Ok(Some(Plan { actions, stats }));
+        }
+        if (g + 1) as usize >= bound {
+            continue;
+        }
+        succ.applicable(task, &state, &mut app);
+        for (k, &a) in app.iter().enumerate() {
+            if k % 256 == 255 {
+                limits.check()?;
+            }
+            let next = task.apply_with(a as usize, &state, axioms);
+            let key: Rc<[u64]> = next.words().into();
+            if let Some(&old) = seen.get(&key) {
+                // Reopen only when reached more cheaply.
+                if g_of[old as usize] <= g + 1 {
+                    continue;
+                }
+                g_of[old as usize] = g + 1;
+                parent[old as usize] = (n, a);
+                if let Some((h, _)) = relax.ff(&next) {
+                    open.push(Reverse((g + 1 + w * h, h, old)));
+                }
+                continue;
+            }
+            if states.len() >= max_states {
+                return Err(SearchError::OutOfMemory);
+            }
+            stats.generated += 1;
+            stats.evaluated += 1;
+            let Some((h, _)) = relax.ff(&next) else {
+                continue;
+            };
+            let id = states.len() as u32;
+            states.push(key.clone());
+            seen.insert(key, id);
+            parent.push((n, a));
+            g_of.push(g + 1);
+            open.push(Reverse((g + 1 + w * h, h, id)));
+        }
+    }
+    Ok(None)
+}

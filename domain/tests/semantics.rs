@@ -265,3 +265,46 @@ fn a_long_search_stops_within_100_ms_of_its_deadline_or_cancellation() {
         "stopped {late:?} after it was cancelled"
     );
 }
+
+#[test]
+fn anytime_improvement_keeps_a_valid_plan_never_longer_than_the_first() {
+    let d = "(define (domain gripper) (:requirements :typing)
+      (:types room ball gripper)
+      (:predicates (at-robby ?r - room) (at ?b - ball ?r - room) (free ?g - gripper)
+                   (carry ?b - ball ?g - gripper))
+      (:action move :parameters (?from ?to - room)
+        :precondition (at-robby ?from) :effect (and (at-robby ?to) (not (at-robby ?from))))
+      (:action pick :parameters (?b - ball ?r - room ?g - gripper)
+        :precondition (and (at ?b ?r) (at-robby ?r) (free ?g))
+        :effect (and (carry ?b ?g) (not (at ?b ?r)) (not (free ?g))))
+      (:action drop :parameters (?b - ball ?r - room ?g - gripper)
+        :precondition (and (carry ?b ?g) (at-robby ?r))
+        :effect (and (at ?b ?r) (free ?g) (not (carry ?b ?g)))))";
+    let p = "(define (problem g6) (:domain gripper)
+      (:objects a b - room left right - gripper b1 b2 b3 b4 b5 b6 - ball)
+      (:init (at-robby a) (free left) (free right)
+             (at b1 a) (at b2 a) (at b3 a) (at b4 a) (at b5 a) (at b6 a))
+      (:goal (and (at b1 b) (at b2 b) (at b3 b) (at b4 b) (at b5 b) (at b6 b))))";
+    let t = task(d, p);
+    let first = plan(&t, &Limits::default()).expect("a plan");
+    let limits = Limits {
+        deadline: Some(Instant::now() + Duration::from_secs(20)),
+        ..Limits::default()
+    };
+    let better = clea_domain::search::improve(&t, &t.init, &t.goal, first.clone(), &limits);
+    assert!(better.actions.len() <= first.actions.len());
+    let mut s = t.init.clone();
+    for a in &better.actions {
+        assert!(t.applicable(*a, &s), "{} applicable", t.action_text(*a));
+        s = t.apply(*a, &s);
+    }
+    assert!(t.goal.holds(&s));
+    // Six balls, two grippers: three round trips of pick, pick, move, drop, drop, move back
+    // (the last without the move back) is 17 actions; the weight-1 search finds it.
+    assert_eq!(
+        better.actions.len(),
+        17,
+        "first plan {}",
+        first.actions.len()
+    );
+}

@@ -33,6 +33,10 @@ pub struct PlanArgs {
     /// Also write the plan (IPC format) to this file.
     #[arg(long, value_name = "FILE")]
     plan_file: Option<PathBuf>,
+    /// After the first plan, keep searching for shorter ones until --timeout-s (weighted A*
+    /// with weights 5, 3, 2, 1, as LAMA's later iterations) and print the best.
+    #[arg(long)]
+    anytime: bool,
 }
 
 pub async fn run(args: PlanArgs) -> Result<(), CliError> {
@@ -67,20 +71,26 @@ pub async fn run(args: PlanArgs) -> Result<(), CliError> {
             cancel.store(true, Ordering::Relaxed);
         }
     });
+    let anytime = args.anytime;
     let outcome = tokio::task::spawn_blocking(move || {
         let task = Task::ground_within(&domain, &problem, &limits)?;
         let grounded = t0.elapsed();
         let r = search::plan(&task, &limits);
-        Ok::<_, GroundError>((task, grounded, r))
+        let first = r.as_ref().ok().map(|p| (p.actions.len(), t0.elapsed()));
+        let r = match r {
+            Ok(p) if anytime => Ok(search::improve(&task, &task.init, &task.goal, p, &limits)),
+            r => r,
+        };
+        Ok::<_, GroundError>((task, grounded, r, first))
     })
     .await
     .map_err(|e| CliError::Runtime(anyhow::anyhow!("the planner thread failed: {e}")))?;
     watcher.abort();
     let elapsed = t0.elapsed();
-    let (task, grounded, result) = match outcome {
-        Ok((task, grounded, result)) => (Some(task), grounded, result),
+    let (task, grounded, result, first) = match outcome {
+        Ok((task, grounded, result, first)) => (Some(task), grounded, result, first),
         Err(GroundError::Domain(e)) => return Err(CliError::Input(e.to_string())),
-        Err(GroundError::Limit(l)) => (None, elapsed, Err(l)),
+        Err(GroundError::Limit(l)) => (None, elapsed, Err(l), None),
         Err(e) => return Err(CliError::Runtime(anyhow::anyhow!("{e}"))),
     };
     let plan = match result {
@@ -129,6 +139,8 @@ pub async fn run(args: PlanArgs) -> Result<(), CliError> {
             "expanded": plan.stats.expanded,
             "generated": plan.stats.generated,
             "ground_time_s": grounded.as_secs_f64(),
+            "first_plan_cost": first.map(|f| f.0),
+            "first_plan_time_s": first.map(|f| f.1.as_secs_f64()),
             "time_s": elapsed.as_secs_f64(),
         });
         println!("{out}");
