@@ -38,6 +38,7 @@ demo-llm: build
 bench:
 	cargo bench -p clea-launch --bench closed_loop
 	cargo bench -p clea-bus --bench sensor_log
+	cargo bench -p clea-domain --bench planner
 
 # ROS 2 (PyPI wheels + r2r, behind the `ros2` feature of clea-skills): setup-ros2, build-ros2,
 # test-ros2. `make test` runs test-ros2 too.

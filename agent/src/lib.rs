@@ -8,7 +8,10 @@
 //! - [`executor`]: sends validated actions as skill goals; collects feedback and observations.
 //! - [`frames`]: camera frames (raw or compressed bus images) as image files for vision models.
 //! - [`domain_agent`]: the closed loop over any domain written as data (PDDL + skill binding):
-//!   belief as facts, heuristic search on it, the rule critic naming the unmet literal, replanning.
+//!   belief as facts, heuristic search on it, the rule critic naming the unmet literal, replanning,
+//!   goals pursued independently (an impossible one is reported, the rest achieved).
+//! - [`domain_belief`]: that loop's belief under full or partial observability: known facts and
+//!   optimistic assumptions for the rest.
 //! - [`openloop`]: a fixed action list executed blindly (the reference-plan baseline).
 //! - [`report`]: episode and suite reports.
 #![deny(missing_docs)]

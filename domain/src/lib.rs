@@ -18,7 +18,8 @@
 //! - [`call`]: skill calls validated against a bound domain (name, parameters, object names and
 //!   types), the rule critic's check naming the unmet precondition, the JSON schema of calls.
 //! - [`relax`]: the delete relaxation, reachability and the FF heuristic with preferred operators.
-//! - [`search`]: greedy best-first search as Fast Downward's `lama-first` (minus landmarks),
+//! - [`search`]: lazy greedy best-first search as Fast Downward's `lama-first` (minus
+//!   landmarks) for any goal ([`search::plan_for`]), anytime improvement ([`search::improve`]),
 //!   bounded by a deadline, a cancellation flag and memory ([`Limits`]).
 //!
 //! ```
