@@ -308,3 +308,37 @@ fn anytime_improvement_keeps_a_valid_plan_never_longer_than_the_first() {
         first.actions.len()
     );
 }
+
+#[test]
+fn the_robot_that_makes_the_plan_shortest_does_the_work() {
+    // Two mobile robots at the shelf; one has two hands. Two cups go to the far table: the
+    // two-handed robot does it in one trip (pick, pick, go, place, place: 5 actions), where
+    // the one-handed robot alone would need two trips (7), and both together need 6.
+    let d = "(define (domain hands) (:requirements :typing)
+      (:types robot hand place cup)
+      (:predicates (at ?r - robot ?p - place) (on ?c - cup ?p - place) (of ?h - hand ?r - robot)
+                   (free ?h - hand) (holds ?h - hand ?c - cup))
+      (:action go :parameters (?r - robot ?from ?to - place)
+        :precondition (at ?r ?from) :effect (and (at ?r ?to) (not (at ?r ?from))))
+      (:action pick :parameters (?r - robot ?h - hand ?c - cup ?p - place)
+        :precondition (and (of ?h ?r) (free ?h) (at ?r ?p) (on ?c ?p))
+        :effect (and (holds ?h ?c) (not (free ?h)) (not (on ?c ?p))))
+      (:action place :parameters (?r - robot ?h - hand ?c - cup ?p - place)
+        :precondition (and (of ?h ?r) (holds ?h ?c) (at ?r ?p))
+        :effect (and (on ?c ?p) (free ?h) (not (holds ?h ?c)))))";
+    let p = "(define (problem two-cups) (:domain hands)
+      (:objects one two - robot h1 h2a h2b - hand shelf table - place c1 c2 - cup)
+      (:init (at one shelf) (at two shelf) (of h1 one) (of h2a two) (of h2b two)
+             (free h1) (free h2a) (free h2b) (on c1 shelf) (on c2 shelf))
+      (:goal (and (on c1 table) (on c2 table))))";
+    let t = task(d, p);
+    let first = plan(&t, &Limits::default()).expect("a plan");
+    let limits = Limits {
+        deadline: Some(Instant::now() + Duration::from_secs(20)),
+        ..Limits::default()
+    };
+    let best = clea_domain::search::improve(&t, &t.init, &t.goal, first, &limits);
+    let text: Vec<String> = best.actions.iter().map(|a| t.action_text(*a)).collect();
+    assert_eq!(best.actions.len(), 5, "{text:?}");
+    assert!(text.iter().all(|a| a.contains(" two ")), "{text:?}");
+}
