@@ -142,6 +142,18 @@ impl Successors {
     }
 }
 
+/// The actions from the root to state `n`, following `parent` links ((state, action); the
+/// root's parent is `u32::MAX`).
+fn trace(parent: &[(u32, u32)], mut n: u32) -> Vec<usize> {
+    let mut actions = Vec::new();
+    while parent[n as usize].0 != u32::MAX {
+        actions.push(parent[n as usize].1 as usize);
+        n = parent[n as usize].0;
+    }
+    actions.reverse();
+    actions
+}
+
 /// Find a plan for `task` from its initial state.
 ///
 /// # Errors
@@ -244,13 +256,7 @@ pub fn plan_for(
         parent.push((from, action));
         stats.generated += 1;
         if goal.holds(&state) {
-            let mut actions = Vec::new();
-            let mut cur = id;
-            while parent[cur as usize].0 != u32::MAX {
-                actions.push(parent[cur as usize].1 as usize);
-                cur = parent[cur as usize].0;
-            }
-            actions.reverse();
+            let actions = trace(&parent, id);
             stats.state_bytes = states.len() * per_state;
             return Ok(Plan { actions, stats });
         }
@@ -351,13 +357,7 @@ fn weighted_astar(
         let state = State::from_words(&states[n as usize]);
         let g = g_of[n as usize];
         if goal.holds(&state) {
-            let mut actions = Vec::new();
-            let mut cur = n;
-            while parent[cur as usize].0 != u32::MAX {
-                actions.push(parent[cur as usize].1 as usize);
-                cur = parent[cur as usize].0;
-            }
-            actions.reverse();
+            let actions = trace(&parent, n);
             stats.state_bytes = states.len() * per_state;
             return Ok(Some(Plan { actions, stats }));
         }
