@@ -10,7 +10,7 @@ use std::time::Duration;
 /// One request to a service under `key`, bounded by `timeout` as a whole. A server that is not
 /// there yet (a simulator restarted between episodes is back within a second or so) is waited
 /// for, within the same bound, by its declaration (zenoh's matching status), not by polling.
-async fn query<T: serde::de::DeserializeOwned>(
+pub(crate) async fn query<T: serde::de::DeserializeOwned>(
     bus: &Bus,
     key: String,
     payload: Vec<u8>,

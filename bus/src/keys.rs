@@ -113,6 +113,30 @@ impl Keys {
         format!("clea/{}/sim/episode/start", self.ns)
     }
 
+    /// `clea/<ns>/sim/task/list` (queryable): the instances a domain simulator serves.
+    pub fn task_list(&self) -> String {
+        format!("clea/{}/sim/task/list", self.ns)
+    }
+
+    /// `clea/<ns>/sim/task/start` (queryable): load a task instance of a domain simulator.
+    pub fn task_start(&self) -> String {
+        format!("clea/{}/sim/task/start", self.ns)
+    }
+
+    /// `clea/<ns>/sim/task/end` (queryable): the domain simulator's scorer on the episode.
+    pub fn task_end(&self) -> String {
+        format!("clea/{}/sim/task/end", self.ns)
+    }
+
+    /// `clea/<ns>/robot/<robot>/facts` (queryable): what a robot perceives now, as facts.
+    ///
+    /// # Errors
+    /// [`BusError::InvalidName`] for a robot name that is not a valid chunk.
+    pub fn robot_facts(&self, robot: &str) -> Result<String, BusError> {
+        check_chunk(robot)?;
+        Ok(format!("clea/{}/robot/{robot}/facts", self.ns))
+    }
+
     /// `clea/<ns>/sim/episode/end` (queryable): report the end, reply with the score.
     pub fn sim_end(&self) -> String {
         format!("clea/{}/sim/episode/end", self.ns)

@@ -8,6 +8,7 @@
 //!   feedback, result, cancel) with liveliness tokens so a vanished server is a failure, not a hang.
 //! - [`record`]: the episode recorder (MCAP) and log reader/replayer; [`ros2msg`]: the ROS 2
 //!   CDR form of the sensor messages it logs for rosbag2 tools.
+//! - [`task`]: the task service and fact perception of a simulator of a domain written as data.
 //! - [`Bus`]: a session plus its keys, with typed JSON publish/subscribe.
 //!
 //! Design choice: messages are JSON on the wire. They are small (a plan is < 1 KiB), JSON keeps
@@ -22,6 +23,7 @@ pub mod msg;
 pub mod record;
 pub mod ros2msg;
 pub mod session;
+pub mod task;
 
 pub use keys::{Keys, SkillPart};
 pub use session::BusConfig;

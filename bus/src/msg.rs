@@ -628,6 +628,24 @@ pub struct CritiqueRequest {
     /// The subgoal the action serves.
     #[serde(default)]
     pub subgoal: String,
+    /// What calls for the judgement (CLEA's event-triggered critic: a model critic is asked
+    /// only when something changed that the rules cannot judge).
+    #[serde(default)]
+    pub trigger: CritiqueTrigger,
+}
+
+/// Why the critic is asked (see [`CritiqueRequest::trigger`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CritiqueTrigger {
+    /// The first action of a new plan (made after a start, a failed skill, a world that
+    /// changed by itself, a rejection or the end of the last plan). The default: judge fully.
+    #[default]
+    NewPlan,
+    /// The next action of a plan whose first action was judged, nothing unexpected since.
+    NextInPlan,
+    /// The planner claims the task is done.
+    DoneClaim,
 }
 
 impl CritiqueRequest {
@@ -682,6 +700,11 @@ pub struct ModelUsage {
     pub prompt_tokens: u64,
     /// Completion tokens, as the endpoint reported them.
     pub completion_tokens: u64,
+    /// Prompt tokens the endpoint served from its prefix cache (OpenAI's
+    /// `usage.prompt_tokens_details.cached_tokens`, llama.cpp's `timings.cache_n`; 0 when the
+    /// endpoint does not say).
+    #[serde(default)]
+    pub cached_prompt_tokens: u64,
     /// Time spent waiting for the endpoint, s.
     pub latency_s: f64,
 }
@@ -692,6 +715,7 @@ impl ModelUsage {
         self.calls += other.calls;
         self.prompt_tokens += other.prompt_tokens;
         self.completion_tokens += other.completion_tokens;
+        self.cached_prompt_tokens += other.cached_prompt_tokens;
         self.latency_s += other.latency_s;
     }
 }

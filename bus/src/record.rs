@@ -557,6 +557,98 @@ fn merge_by_time(a: Vec<LoggedMessage>, b: Vec<LoggedMessage>) -> Vec<LoggedMess
     out
 }
 
+/// The first chunk record whose uncompressed size cannot be right (MCAP spec, Chunk record:
+/// `message_start_time u64, message_end_time u64, uncompressed_size u64, uncompressed_crc u32,
+/// compression string, records bytes`): an uncompressed chunk's size must equal its records'
+/// length, a compressed one's stay under 1 GiB. Records past the end of the file (a cut) end
+/// the scan; the reader reports them. Returns (byte offset, reason).
+fn chunk_size_damage(bytes: &[u8]) -> Option<(usize, String)> {
+    const CHUNK: u8 = 0x06;
+    let u64_at = |b: &[u8], i: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?))
+    };
+    let mut at = mcap::MAGIC.len();
+    while let (Some(&opcode), Some(len)) = (bytes.get(at), u64_at(bytes, at + 1)) {
+        let start = at + 9;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|l| start.checked_add(l))?;
+        let body = bytes.get(start..end)?;
+        if opcode == CHUNK {
+            let size = u64_at(body, 16)?;
+            let name_len = u32::from_le_bytes(body.get(28..32)?.try_into().ok()?) as usize;
+            let compressed = name_len > 0;
+            let records = u64_at(body, 32 + name_len)?;
+            if (!compressed && size != records) || (compressed && size > 1 << 30) {
+                return Some((
+                    at,
+                    format!("chunk says {size} bytes uncompressed for {records} bytes of records"),
+                ));
+            }
+        }
+        at = end;
+    }
+    None
+}
+
+/// Where a closed log's data or summary section fails its CRC (MCAP spec: DataEnd
+/// `data_section_crc u32`, over every byte before the DataEnd record; Footer `summary_start
+/// u64, summary_offset_start u64, summary_crc u32`, over the summary section and the footer up
+/// to `summary_crc`). Checked before any record is parsed, because a damaged length field
+/// inside a record (a string, a map) can make the parser allocate what it says before the
+/// reader's own CRC checks at the end of each section. A CRC of zero means "not computed" and
+/// is skipped, as is the summary CRC of a log without a summary. Returns (byte offset, reason); `None` for a log whose sections check out or whose
+/// footer is not where a closed file has it (the reader then reports what it finds).
+fn section_crc_damage(bytes: &[u8]) -> Option<(usize, String)> {
+    const FOOTER: u8 = 0x02;
+    const DATA_END: u8 = 0x0F;
+    const FOOTER_LEN: usize = 1 + 8 + 8 + 8 + 4;
+    const DATA_END_LEN: usize = 1 + 8 + 4;
+    let u32_at = |i: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(bytes.get(i..i + 4)?.try_into().ok()?))
+    };
+    let u64_at = |i: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(bytes.get(i..i + 8)?.try_into().ok()?))
+    };
+    let footer_at = bytes.len().checked_sub(mcap::MAGIC.len() + FOOTER_LEN)?;
+    if bytes[footer_at] != FOOTER || u64_at(footer_at + 1)? != (FOOTER_LEN - 9) as u64 {
+        return Some((footer_at, "no footer before the end magic".into()));
+    }
+    let summary_start = u64_at(footer_at + 9)?;
+    let summary_crc = u32_at(footer_at + 25)?;
+    // Without a summary section, the data section ends at the footer.
+    let data_end_at = match usize::try_from(summary_start) {
+        Ok(0) => footer_at,
+        Ok(s) if s <= footer_at => s,
+        _ => {
+            return Some((
+                footer_at,
+                format!("the footer puts the summary at byte {summary_start}, past the footer"),
+            ))
+        }
+    }
+    .checked_sub(DATA_END_LEN)
+    .filter(|&at| at >= mcap::MAGIC.len());
+    let Some(data_end_at) = data_end_at else {
+        return Some((footer_at, "no data end record before the summary".into()));
+    };
+    if bytes[data_end_at] != DATA_END || u64_at(data_end_at + 1)? != 4 {
+        return Some((data_end_at, "no data end record before the summary".into()));
+    }
+    let data_crc = u32_at(data_end_at + 9)?;
+    if data_crc != 0 && crc32fast::hash(&bytes[..data_end_at]) != data_crc {
+        return Some((data_end_at, "the data section fails its CRC".into()));
+    }
+    let summary_from = data_end_at + DATA_END_LEN;
+    if summary_start != 0
+        && summary_crc != 0
+        && crc32fast::hash(&bytes[summary_from..footer_at + 25]) != summary_crc
+    {
+        return Some((footer_at, "the summary section fails its CRC".into()));
+    }
+    None
+}
+
 /// One MCAP file read back: messages (sensor messages decoded to JSON), metadata by name.
 struct McapContents {
     messages: Vec<LoggedMessage>,
@@ -604,6 +696,17 @@ fn read_mcap(path: &Path) -> Result<McapContents, RecordError> {
     let damaged = |at: usize, why: &dyn std::fmt::Display| {
         mcap_err(format!("damaged log at or before byte {at}: {why}"))
     };
+    // A damaged chunk header could make the reader allocate what its size field says before
+    // the CRC is checked: such a chunk is damage, found before reading. A closed log's section
+    // CRCs are checked first for the same reason (a damaged length inside any record).
+    if complete {
+        if let Some((at, why)) = section_crc_damage(&bytes) {
+            return Err(damaged(at, &why));
+        }
+    }
+    if let Some((at, why)) = chunk_size_damage(&bytes) {
+        return Err(damaged(at, &why));
+    }
     // Where the footer record ends: the end magic must follow, and nothing after it.
     let mut footer_end = None;
     while let Some(event) = reader.next_event() {
@@ -813,4 +916,95 @@ pub async fn replay(
         log_span_s: last.saturating_sub(first) as f64 / 1e9,
         wall_s: t0.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An uncompressed MCAP file with one chunk of `n` messages.
+    fn log(n: u32) -> Vec<u8> {
+        let mut w = mcap::WriteOptions::new()
+            .compression(None)
+            .create(std::io::Cursor::new(Vec::new()))
+            .expect("writer");
+        let ch = w
+            .add_channel(0, "clea/t/action", "json", &BTreeMap::new())
+            .expect("channel");
+        for i in 0..n {
+            let header = mcap::records::MessageHeader {
+                channel_id: ch,
+                sequence: i,
+                log_time: u64::from(i),
+                publish_time: u64::from(i),
+            };
+            w.write_to_known_channel(&header, b"{}").expect("message");
+        }
+        w.finish().expect("finish");
+        w.into_inner().into_inner()
+    }
+
+    #[test]
+    fn a_chunk_whose_size_field_is_damaged_is_damage_before_any_allocation() {
+        let bytes = log(3);
+        assert_eq!(chunk_size_damage(&bytes), None);
+        // The chunk is the first record after the header: find it by its opcode.
+        let mut at = mcap::MAGIC.len();
+        loop {
+            let len = u64::from_le_bytes(bytes[at + 1..at + 9].try_into().unwrap()) as usize;
+            if bytes[at] == 0x06 {
+                break;
+            }
+            at += 9 + len;
+        }
+        // uncompressed_size is the body's third u64; its top byte turned into 0x6d claims ~7.8 EB.
+        let mut bad = bytes.clone();
+        bad[at + 9 + 16 + 7] ^= 0x6d;
+        let (where_, why) = chunk_size_damage(&bad).expect("damage found");
+        assert_eq!(where_, at);
+        assert!(why.contains("uncompressed"), "{why}");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("bad.mcap");
+        std::fs::write(&path, &bad).unwrap();
+        let err = read_log(&path).expect_err("damaged").to_string();
+        assert!(err.contains("damaged log at or before byte"), "{err}");
+        // A cut inside the chunk ends the scan: the reader reports the cut.
+        assert_eq!(chunk_size_damage(&bytes[..at + 20]), None);
+    }
+
+    #[test]
+    fn a_closed_log_with_any_byte_changed_outside_its_chunks_is_damage_or_intact() {
+        let bytes = log(3);
+        assert_eq!(section_crc_damage(&bytes), None);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("flip.mcap");
+        let original = read_log(path_with(&path, &bytes)).expect("intact").messages;
+        // Every byte after the header magic and before the end magic, every bit: the sections'
+        // CRCs (or the footer's shape) catch it before any record is parsed, or the messages
+        // read back unchanged.
+        let end = bytes.len() - mcap::MAGIC.len();
+        for at in mcap::MAGIC.len()..end {
+            for bit in 0..8 {
+                let mut bad = bytes.clone();
+                bad[at] ^= 1 << bit;
+                match read_log(path_with(&path, &bad)) {
+                    Err(e) => assert!(e.to_string().contains("damaged"), "byte {at}: {e}"),
+                    Ok(l) => assert_eq!(l.messages, original, "byte {at} bit {bit} accepted"),
+                }
+            }
+        }
+        // The summary starts right after the data end record; a flip there is the summary's.
+        let footer_at = end - 29;
+        let summary_start =
+            u64::from_le_bytes(bytes[footer_at + 9..footer_at + 17].try_into().unwrap()) as usize;
+        let mut bad = bytes.clone();
+        bad[summary_start + 12] ^= 0x40;
+        let (_, why) = section_crc_damage(&bad).expect("damage found");
+        assert!(why.contains("summary"), "{why}");
+    }
+
+    fn path_with<'a>(path: &'a Path, bytes: &[u8]) -> &'a Path {
+        std::fs::write(path, bytes).expect("write");
+        path
+    }
 }
