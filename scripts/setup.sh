@@ -2,9 +2,16 @@
 # Installs what building and testing the CLEA runtime needs, into the project, idempotently:
 #   - Debian packages (only the missing ones; needs root or sudo),
 #   - a Python venv at .venv with scripts/requirements.txt.
-# The Rust toolchain (cargo, rustc 1.85+) is expected on PATH (https://rustup.rs).
+# The Rust toolchain (cargo, rustc 1.92+: ort needs it) is expected on PATH (https://rustup.rs).
+#   scripts/setup.sh --base   only what building `clea` needs (the Debian packages): `make demo`
 set -euo pipefail
 cd "$(dirname "$0")/.."
+base_only=false
+case "${1:-}" in
+  --base) base_only=true ;;
+  "") ;;
+  *) echo "setup: unknown argument ${1} (usage: scripts/setup.sh [--base])" >&2; exit 2 ;;
+esac
 
 APT_PACKAGES=(python3-venv pkg-config libopencv-dev clang libclang-dev)
 
@@ -21,6 +28,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust from https://rustup.rs" >&2; exit 1; }
+if $base_only; then
+  echo "setup: ok (base)"
+  exit 0
+fi
 
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
@@ -34,6 +45,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q --disable-pip-version-check --no-deps -r scripts/requirements-data.txt
   echo "$want" > "$stamp"
 fi
+# The VirtualHome domain beside its skill binding, for tools that read the binding alone
+# (`clea bench eai` gets the domain from the simulator).
+vh=$(.venv/bin/python -c "import importlib.util, os; print(os.path.dirname(importlib.util.find_spec('virtualhome_eval').origin))")
+ln -sfn "$vh/resources/virtualhome/virtualhome.pddl" sim/domains/virtualhome/domain.pddl
 # The local model server for the model-backed tests and `make demo-llm`.
 ./scripts/setup-llm.sh
 echo "setup: ok"

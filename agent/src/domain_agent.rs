@@ -70,6 +70,10 @@ pub struct DomainOutcome {
     pub critic_rejections: u32,
     /// Plans made after the first.
     pub replans: u32,
+    /// Searches begun again from scratch: the belief forgot what was out of view because no
+    /// plan found a goal's object anywhere the assumptions allowed (at most
+    /// [`GIVE_UP_SWEEPS`] − 1).
+    pub sweeps: u32,
     /// Skill calls executed (failed ones included).
     pub executed: Vec<String>,
     /// Goal literals found impossible (no plan reaches them from the belief), as PDDL text;
@@ -170,11 +174,11 @@ pub fn run_domain_episode(
         Observability::Partial => Belief::partial(task),
     };
     belief.observe(&perceive(env, &robots));
-    let mut sweeps = 0;
     let mut out = DomainOutcome {
         reason: String::new(),
         critic_rejections: 0,
         replans: 0,
+        sweeps: 0,
         executed: Vec::new(),
         impossible_goals: Vec::new(),
     };
@@ -183,6 +187,16 @@ pub fn run_domain_episode(
     let mut plan: Vec<Call> = Vec::new();
     let mut planned = false;
     let mut rejections_in_a_row = 0;
+    // What the episode taught about the domain model: a predicted effect that the robots'
+    // perception refuted twice after a successful call is a promise the world does not keep
+    // (walking to the freezer does not bring the robot next to what stands beside it); it is
+    // left out of later plans. A call that fails twice with nothing in the belief to explain
+    // it has a precondition the model does not state; it is left out whole.
+    let mut lessons = Lessons::default();
+    // Planned and judged on the complemented task, whose states can leave a fact open (see
+    // `Belief`); its actions are the task's, in the same order.
+    let open = task.complemented();
+    let mut planning = std::borrow::Cow::Borrowed(&open);
     loop {
         if goals.iter().all(|g| belief.holds_known(task, g)) {
             out.reason = if out.impossible_goals.is_empty() {
@@ -210,26 +224,27 @@ pub fn run_domain_episode(
                 deadline: Some(Instant::now() + opts.plan_timeout),
                 ..Limits::default()
             };
-            let view = belief.view(task);
-            let found = match plan_pursuable(task, &view, &goals, &limits) {
+            let view = belief.view(&open);
+            let open_goals: Vec<Cond> = goals.iter().map(|g| open.positive_form(g)).collect();
+            let found = match plan_pursuable(&planning, &view, &open_goals, &limits) {
                 Ok((_, impossible))
                     if !impossible.is_empty()
-                        && sweeps + 1 < GIVE_UP_SWEEPS
+                        && out.sweeps + 1 < GIVE_UP_SWEEPS
                         && !belief.is_full() =>
                 {
                     // Searched everywhere the assumptions allowed: look again from scratch.
-                    sweeps += 1;
+                    out.sweeps += 1;
                     tracing::info!(
-                        sweeps,
+                        sweeps = out.sweeps,
                         "not found anywhere; forgetting what is not in view and searching again"
                     );
                     belief.forget_all_but(task, &perceive(env, &robots));
                     continue;
                 }
                 Err(SearchError::Unsolvable)
-                    if sweeps + 1 < GIVE_UP_SWEEPS && !belief.is_full() =>
+                    if out.sweeps + 1 < GIVE_UP_SWEEPS && !belief.is_full() =>
                 {
-                    sweeps += 1;
+                    out.sweeps += 1;
                     belief.forget_all_but(task, &perceive(env, &robots));
                     continue;
                 }
@@ -262,6 +277,10 @@ pub fn run_domain_episode(
             };
             out.replans += u32::from(planned);
             planned = true;
+            tracing::debug!(
+                plan = %found.actions.iter().map(|a| task.action_text(*a)).collect::<Vec<_>>().join(" "),
+                "plan"
+            );
             for a in found.actions {
                 let (name, args) = task.action_call(a);
                 // World dynamics are not called: the world applies them after the step before.
@@ -283,8 +302,15 @@ pub fn run_domain_episode(
             }
         }
         let call = plan.remove(0);
+        let refs: Vec<&str> = call.args.iter().map(String::as_str).collect();
         if opts.critic && !opts.open_loop {
-            if let Some(unmet) = unmet_precondition(task, &belief.view(task), &call) {
+            let feasible = task
+                .find_action(&call.skill, &refs)
+                .is_some_and(|a| open.applicable(a, &belief.view(&open)));
+            if !feasible {
+                // Named on the known facts alone (unknown ones false), for the log.
+                let unmet = unmet_precondition(task, &belief.known_state(task), &call)
+                    .unwrap_or_else(|| "its precondition on what the belief leaves open".into());
                 out.critic_rejections += 1;
                 rejections_in_a_row += 1;
                 tracing::debug!(%call, %unmet, "critic rejects");
@@ -298,27 +324,104 @@ pub fn run_domain_episode(
         }
         rejections_in_a_row = 0;
         out.executed.push(call.to_string());
-        let refs: Vec<&str> = call.args.iter().map(String::as_str).collect();
         let result = env.execute(&call);
         if result.is_ok() {
             // Predict the effects and the world's dynamics as the world runs them; what the
             // robots perceive overrides the prediction.
-            let before = belief.view(task);
+            let before = belief.view(&open);
             let mut after = before.clone();
             if let Some(a) = task.find_action(&call.skill, &refs) {
-                if task.applicable(a, &before) {
-                    after = task.apply(a, &before);
+                if open.applicable(a, &before) {
+                    after = open.apply(a, &before);
                 }
             }
-            belief.predict(task, &before, &after);
+            belief.predict(&open, &before, &after);
             let known = belief.known_state(task);
             let settled = task.settle(&binding.dynamics, known.clone());
             belief.predict(task, &known, &settled);
+            if !opts.open_loop {
+                belief.observe(&perceive(env, &robots));
+                let now = belief.view(&open);
+                let refuted: Vec<AtomId> = (0..task.atoms.len() as AtomId)
+                    .filter(|a| !task.derived[*a as usize])
+                    .filter(|a| before.get(*a) != after.get(*a) && now.get(*a) == before.get(*a))
+                    .collect();
+                if let Some(a) = task.find_action(&call.skill, &refs) {
+                    if lessons.refuted(task, &mut planning, a, &refuted) {
+                        plan.clear();
+                    }
+                }
+            }
         } else if !opts.open_loop {
             plan.clear();
-        }
-        if !opts.open_loop {
+            // The failure refutes what the plan assumed about the call's preconditions; only
+            // a failure the belief cannot explain counts towards leaving the call out.
+            let explained = task.find_action(&call.skill, &refs).is_some_and(|a| {
+                let pre = &open.actions[a].pre;
+                belief.refute_assumption(&open, pre) || belief.doubt_assumptions(&open, pre)
+            });
             belief.observe(&perceive(env, &robots));
+            if !explained {
+                if let Some(a) = task.find_action(&call.skill, &refs) {
+                    lessons.failed(task, &mut planning, a);
+                }
+            }
+        }
+    }
+}
+
+/// What perception and failures taught about the domain model in one episode (see
+/// [`run_domain_episode`]), applied to the task the planner searches.
+#[derive(Debug, Default)]
+struct Lessons {
+    /// (ground action, atom) → times perception refuted that predicted effect.
+    refuted: std::collections::HashMap<(usize, AtomId), u32>,
+    /// Ground action → unexplained failures.
+    failed: std::collections::HashMap<usize, u32>,
+}
+
+impl Lessons {
+    /// Perception refuted these predicted effects of action `a`; the second time for an effect,
+    /// it is removed from `a` in `planning`. Returns whether `planning` changed.
+    fn refuted(
+        &mut self,
+        task: &Task,
+        planning: &mut std::borrow::Cow<'_, Task>,
+        a: usize,
+        atoms: &[AtomId],
+    ) -> bool {
+        let mut changed = false;
+        for atom in atoms {
+            let n = self.refuted.entry((a, *atom)).or_default();
+            *n += 1;
+            if *n == 2 {
+                // What the episode learned: info, not a warning (a normal search meets it).
+                tracing::info!(
+                    call = %task.action_text(a),
+                    effect = %task.atom_text(*atom),
+                    "perception refutes this predicted effect twice; planning without it"
+                );
+                let planning = planning.to_mut();
+                let complement = planning.complement(*atom);
+                for e in &mut planning.actions[a].effects {
+                    let kept = |x: &AtomId| x != atom && Some(*x) != complement;
+                    e.add.retain(kept);
+                    e.del.retain(kept);
+                }
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Action `a` failed with nothing in the belief to explain it; the second time it is left
+    /// out of `planning`.
+    fn failed(&mut self, task: &Task, planning: &mut std::borrow::Cow<'_, Task>, a: usize) {
+        let n = self.failed.entry(a).or_default();
+        *n += 1;
+        if *n == 2 {
+            tracing::info!(call = %task.action_text(a), "failed twice; planning without it");
+            planning.to_mut().actions[a].pre = Cond::False;
         }
     }
 }

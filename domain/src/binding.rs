@@ -166,6 +166,20 @@ impl Binding {
     }
 }
 
+/// Parse binding YAML (not checked against a domain: [`Binding::check`]).
+///
+/// # Errors
+/// [`ErrorKind::Binding`] for YAML that does not fit (unknown field, wrong type), with the line.
+pub fn parse_binding(text: &str) -> Result<Binding, DomainError> {
+    serde_yaml::from_str(text).map_err(|e| {
+        let line = e.location().map(|l| l.line() as u32);
+        let msg = e.to_string();
+        // serde_yaml appends " at line L column C"; the line is reported in front already.
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        bad("", msg).at_line(line)
+    })
+}
+
 /// Read a binding file, the domain it names, and check both.
 ///
 /// # Errors
@@ -175,13 +189,7 @@ pub fn read_bound_domain(path: &Path) -> Result<BoundDomain, DomainError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         DomainError::new(ErrorKind::Io, "", format!("cannot read: {e}")).in_file(path)
     })?;
-    let binding: Binding = serde_yaml::from_str(&text).map_err(|e| {
-        let line = e.location().map(|l| l.line() as u32);
-        let msg = e.to_string();
-        // serde_yaml appends " at line L column C"; the line is reported in front already.
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        bad("", msg).in_file(path).at_line(line)
-    })?;
+    let binding = parse_binding(&text).map_err(|e| e.in_file(path))?;
     let domain_path = path
         .parent()
         .unwrap_or(Path::new("."))

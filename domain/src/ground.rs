@@ -183,6 +183,10 @@ pub struct Task {
     budget: Limits,
     stopped: Option<SearchError>,
     ticks: u64,
+    /// Atom → its complement atom, where [`Task::complemented`] made one (empty otherwise).
+    pub(crate) complement: Vec<Option<AtomId>>,
+    /// Complement atom → the atom it negates.
+    pub(crate) negates: Vec<Option<AtomId>>,
 }
 
 /// Why grounding failed.
@@ -291,6 +295,32 @@ impl Task {
         problem: &Problem,
         limits: &Limits,
     ) -> Result<Task, GroundError> {
+        Task::ground_from(domain, problem, limits, false)
+    }
+
+    /// As [`Task::ground_within`], but keeping every ground action whose static preconditions
+    /// hold, whatever the initial fluent facts: for an agent that does not know the initial
+    /// state (partial observability), to which the problem's fluent facts are a guess, so
+    /// reachability from them must not prune what the real world allows (a computer the
+    /// problem lists neither on nor off can still be switched). Plans and semantics are
+    /// [`Task::ground_within`]'s; the task is larger.
+    ///
+    /// # Errors
+    /// As [`Task::ground_within`].
+    pub fn ground_open(
+        domain: &Domain,
+        problem: &Problem,
+        limits: &Limits,
+    ) -> Result<Task, GroundError> {
+        Task::ground_from(domain, problem, limits, true)
+    }
+
+    fn ground_from(
+        domain: &Domain,
+        problem: &Problem,
+        limits: &Limits,
+        open: bool,
+    ) -> Result<Task, GroundError> {
         let object_ids: HashMap<String, ObjId> = problem
             .objects
             .iter()
@@ -321,6 +351,8 @@ impl Task {
             budget: limits.clone(),
             stopped: None,
             ticks: 0,
+            complement: Vec::new(),
+            negates: Vec::new(),
         };
         let mut init_atoms = Vec::new();
         for (pred, args) in &problem.init {
@@ -369,7 +401,12 @@ impl Task {
         let mut init = State::with_atoms(t.atoms.len(), &init_atoms);
         t.close(&mut init);
         t.init = init;
-        let reachable = crate::relax::Relaxation::new(&t).reachable_actions(&t, &t.init);
+        let relaxed = crate::relax::Relaxation::new(&t);
+        let reachable = if open {
+            relaxed.reachable_actions_from_anywhere(&t)
+        } else {
+            relaxed.reachable_actions(&t, &t.init)
+        };
         let mut i = 0;
         t.actions.retain(|_| {
             i += 1;
@@ -441,7 +478,7 @@ impl Task {
     /// Whether a limit is reached (checked every 1024 calls); records which.
     fn over_budget(&mut self) -> bool {
         self.ticks += 1;
-        if self.ticks % 1024 != 0 {
+        if !self.ticks.is_multiple_of(1024) {
             return false;
         }
         self.stopped = match self.budget.check() {
@@ -769,6 +806,10 @@ impl Task {
         for e in &fired {
             for d in &e.add {
                 next.set(*d, true);
+                // An atom both added and deleted ends up true: so its complement is false.
+                if let Some(Some(c)) = self.complement.get(*d as usize) {
+                    next.set(*c, false);
+                }
             }
         }
         next
@@ -830,6 +871,9 @@ impl Task {
 
     /// A ground atom in PDDL notation, e.g. `(holding robot_1 apple)`.
     pub fn atom_text(&self, a: AtomId) -> String {
+        if let Some(Some(x)) = self.negates.get(a as usize) {
+            return format!("(not {})", self.atom_text(*x));
+        }
         let ga = &self.atoms[a as usize];
         let mut s = format!("({}", self.domain.predicates[ga.pred].name);
         for o in &ga.args {

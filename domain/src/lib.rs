@@ -17,6 +17,9 @@
 //!   model.
 //! - [`call`]: skill calls validated against a bound domain (name, parameters, object names and
 //!   types), the rule critic's check naming the unmet precondition, the JSON schema of calls.
+//! - [`complement`]: complement atoms ("`a` is false" as an atom), so a state can leave a fact
+//!   open for a planner under partial observability ([`Task::complemented`]).
+//! - [`required`]: goals that are actions which must occur, in order, compiled into the domain.
 //! - [`relax`]: the delete relaxation, reachability and the FF heuristic with preferred operators.
 //! - [`search`]: lazy greedy best-first search as Fast Downward's `lama-first` (minus
 //!   landmarks) for any goal ([`search::plan_for`]), anytime improvement ([`search::improve`]),
@@ -40,11 +43,13 @@
 
 pub mod binding;
 pub mod call;
+pub mod complement;
 pub mod error;
 pub mod ground;
 pub mod lifted;
 pub mod parse;
 pub mod relax;
+pub mod required;
 pub mod search;
 pub mod state;
 

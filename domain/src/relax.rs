@@ -200,7 +200,13 @@ impl Relaxation {
 
     /// h_add exploration from `state`: the cost of every literal and its best supporter.
     /// Stops when the goal is reached if `stop_at_goal`.
-    fn explore(&self, state: &State, stop_at_goal: bool) -> (Vec<u32>, Vec<u32>, Vec<bool>) {
+    /// Relaxed exploration from `state`'s literals, or from every literal of every atom
+    /// (`None`: nothing known about the fluent facts).
+    fn explore(
+        &self,
+        state: Option<&State>,
+        stop_at_goal: bool,
+    ) -> (Vec<u32>, Vec<u32>, Vec<bool>) {
         let n = self.n_lits;
         let mut cost = vec![NONE; n];
         let mut supporter = vec![NONE; n];
@@ -212,9 +218,15 @@ impl Relaxation {
         // large task has tens of thousands of them, and a heap would only order equal keys).
         let mut zero = Vec::with_capacity(self.n_atoms as usize + self.derived_neg.len());
         for a in 0..self.n_atoms {
-            let l = lit(a, state.get(a));
-            cost[l as usize] = 0;
-            zero.push(l);
+            let values: &[bool] = match state {
+                Some(s) => &[s.get(a)],
+                None => &[true, false],
+            };
+            for v in values {
+                let l = lit(a, *v);
+                cost[l as usize] = 0;
+                zero.push(l);
+            }
         }
         for l in &self.derived_neg {
             if cost[*l as usize] != 0 {
@@ -274,7 +286,16 @@ impl Relaxation {
 
     /// Which ground actions of `task` are reachable from `state` in the relaxation.
     pub fn reachable_actions(&self, task: &Task, state: &State) -> Vec<bool> {
-        let (_, _, fired) = self.explore(state, false);
+        self.fired_actions(task, self.explore(Some(state), false).2)
+    }
+
+    /// The ground actions reachable in the relaxation whatever the fluent facts are (every
+    /// literal of every atom holds at the start): only static facts rule an action out.
+    pub fn reachable_actions_from_anywhere(&self, task: &Task) -> Vec<bool> {
+        self.fired_actions(task, self.explore(None, false).2)
+    }
+
+    fn fired_actions(&self, task: &Task, fired: Vec<bool>) -> Vec<bool> {
         let mut out = vec![false; task.actions.len()];
         for (o, f) in self.ops.iter().zip(fired) {
             if f && o.base && o.action != NONE {
@@ -290,7 +311,7 @@ impl Relaxation {
     /// closed and on), and the actions of that plan whose relaxed preconditions hold in `state`
     /// (preferred operators). `None` when the goal is unreachable even relaxed (a dead end).
     pub fn ff(&self, state: &State) -> Option<(u32, Vec<u32>)> {
-        let (cost, supporter, _) = self.explore(state, true);
+        let (cost, supporter, _) = self.explore(Some(state), true);
         if cost[self.goal as usize] == NONE {
             return None;
         }

@@ -331,3 +331,34 @@ fn the_robot_that_makes_the_plan_shortest_does_the_work() {
     assert_eq!(best.actions.len(), 5, "{text:?}");
     assert!(text.iter().all(|a| a.contains(" two ")), "{text:?}");
 }
+
+/// EAI VirtualHome's switches, cut down: `switch_on` needs `off`, `switch_off` needs `on`, and
+/// the problem lists neither for the computer.
+const SWITCHES: &str = "(define (domain switches) (:requirements :typing)
+  (:types thing)
+  (:predicates (has_switch ?t - thing) (on ?t - thing) (off ?t - thing))
+  (:action switch_on :parameters (?t - thing) :precondition (and (has_switch ?t) (off ?t))
+    :effect (and (on ?t) (not (off ?t))))
+  (:action switch_off :parameters (?t - thing) :precondition (and (has_switch ?t) (on ?t))
+    :effect (and (off ?t) (not (on ?t)))))";
+
+#[test]
+fn open_grounding_keeps_what_the_initial_fluents_would_prune() {
+    let d = parse_domain(SWITCHES).expect("domain");
+    let p = parse_problem(
+        &d,
+        "(define (problem p) (:domain switches) (:objects computer cup - thing)
+           (:init (has_switch computer)) (:goal (and)))",
+    )
+    .expect("problem");
+    // From the problem's initial state nothing can ever switch: both actions are pruned.
+    let t = Task::ground(&d, &p).expect("grounds");
+    assert_eq!(t.find_action("switch_on", &["computer"]), None);
+    // Not knowing the initial fluents, both stay; static facts still prune (the cup).
+    let open = Task::ground_open(&d, &p, &Limits::default()).expect("grounds");
+    let on = open.find_action("switch_on", &["computer"]).expect("kept");
+    assert!(open.find_action("switch_off", &["computer"]).is_some());
+    assert_eq!(open.find_action("switch_on", &["cup"]), None);
+    // The semantics are the same: from the (guessed) initial state it is not applicable.
+    assert!(!open.applicable(on, &open.init));
+}
