@@ -219,6 +219,7 @@ async fn a_reply_that_never_comes_is_retried_then_unavailable_in_bounded_time() 
         observation: pr.observation,
         action: Some(call("go_to(robot_1, in_front_of_sink)")),
         subgoal: "look for the apple".into(),
+        trigger: Default::default(),
     };
     let t0 = Instant::now();
     let err = within("judge", LIMIT, critic.judge(&req))
@@ -684,6 +685,7 @@ async fn critique(t: &clea_bus::msg::TaskSpec, action: Option<&str>) -> Critique
         observation: pr.observation,
         action: action.map(call),
         subgoal: "look for the apple".into(),
+        trigger: Default::default(),
     }
 }
 
@@ -878,7 +880,7 @@ async fn a_forced_tool_call_reply_is_parsed_and_validated() {
 }
 
 #[tokio::test]
-async fn the_reply_schema_enumerates_the_pool_and_the_world_names() {
+async fn the_reply_schema_enumerates_the_pool_the_world_names_and_the_task_objects() {
     let s = server([plan_reply(false, &[GO_SINK])]).await;
     let (mut p, _log) = planner(&s, 0);
     let req = plan_request(&goal_task()).await;
@@ -893,7 +895,7 @@ async fn the_reply_schema_enumerates_the_pool_and_the_world_names() {
         "go_to",
         "release_to",
         "robot_2",
-        "vitamin_pills",
+        "apple",
         "in_front_of_sink",
     ] {
         assert!(
@@ -902,6 +904,12 @@ async fn the_reply_schema_enumerates_the_pool_and_the_world_names() {
         );
     }
     assert!(!schema.contains("banana"));
+    // The world has the pills, but the task (found(apple)) is not about them: no call can name
+    // them (clea_skills::TaskScope).
+    assert!(
+        !schema.contains("\"vitamin_pills\""),
+        "an off-task object in the schema"
+    );
 }
 
 #[tokio::test]

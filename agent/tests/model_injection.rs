@@ -150,7 +150,7 @@ async fn memory_drops_the_label_and_the_planner_sees_the_text_only_as_quoted_dat
     );
     // ...and the controller's scope check rejects it: the task does not involve the pills.
     let a = validate(&plan.actions[0], &t.vocabulary).unwrap();
-    let why = out_of_scope(&t, &a).expect("an injected action outside the task's scope");
+    let why = out_of_scope(&t, None, &a).expect("an injected action outside the task's scope");
     assert!(
         why.contains("vitamin_pills is not part of the task"),
         "{why}"
@@ -162,7 +162,7 @@ fn the_scope_check_passes_what_the_task_involves_and_nothing_else() {
     let t = task(&["found(apple)", "in(orange, trash_can)"]);
     let scoped = |text: &str| {
         let a = validate(&parse_call(text).unwrap(), &t.vocabulary).unwrap();
-        out_of_scope(&t, &a)
+        out_of_scope(&t, None, &a)
     };
     for bad in [
         "release_to(robot_2, vitamin_pills, trash_can)",
@@ -188,7 +188,7 @@ fn the_scope_check_passes_what_the_task_involves_and_nothing_else() {
         &t2.vocabulary,
     )
     .unwrap();
-    assert_eq!(out_of_scope(&t2, &a), None);
+    assert_eq!(out_of_scope(&t2, None, &a), None);
 }
 
 #[tokio::test]
@@ -207,6 +207,7 @@ async fn the_critic_sees_the_text_only_as_quoted_data() {
         action: Some(parse_call("go_to(robot_1, in_front_of_sink)").unwrap()),
         // The planner's subgoal is model text too: it may echo the sign.
         subgoal: sign(),
+        trigger: Default::default(),
     };
     within("judge", LIMIT, c.judge(&req)).await.unwrap();
     let prompt = messages(&bodies(&s).await[0]).remove(0).1;

@@ -8,6 +8,7 @@
 //!   by the simulator (truth), the planner (search) and the critic (belief).
 //! - [`goal`]: goal predicates of tasks.
 //! - [`schema`]: JSON schemas of the skills for model tool calls.
+//! - [`scope`]: [`TaskScope`], the objects a task's calls may move.
 //! - [`term`]: the paper's `name(arg, ...)` notation.
 //! - [`ros2`]: the ROS 2 robot adapter's launch-file configuration and its checks (always), and
 //!   the adapter itself (feature `ros2`: cameras, odometry, skills as ROS 2 actions and services,
@@ -19,12 +20,14 @@ pub mod goal;
 pub mod pool;
 pub mod ros2;
 pub mod schema;
+pub mod scope;
 pub mod state;
 pub mod term;
 
 pub use action::{parse_call, validate, Action, CallError};
 pub use goal::{Goal, GoalError};
 pub use pool::{ArgKind, Capability, SkillName, SkillSpec, POOL};
+pub use scope::TaskScope;
 pub use state::{Check, Location, Unmet, WorldState};
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! JSON schemas of the skills, for model tool calls (OpenAI `tools` / `response_format`).
 //!
 //! With a world vocabulary, every argument is an `enum` of the names of its kind, so a
-//! grammar-constrained model cannot even spell an object the world does not have.
+//! grammar-constrained model cannot even spell an object the world does not have; with a
+//! [`TaskScope`], object arguments list only the task's objects.
 
 use crate::pool::{ArgKind, SkillSpec, POOL};
+use crate::scope::TaskScope;
 use clea_bus::msg::WorldVocabulary;
 use serde_json::{json, Value};
 
@@ -75,8 +77,10 @@ pub fn tool_definitions(vocab: Option<&WorldVocabulary>) -> Vec<Value> {
 /// constant, robots without the skill's capabilities get no variant, and receptacle arguments
 /// list only what that robot can ever reach ([`crate::action::ever_reaches`]). So a
 /// grammar-constrained decoder cannot produce a statically impossible call (a fixed arm asked
-/// to drive, a mobile robot sent to a receptacle only a fixed arm reaches).
-pub fn call_schema(vocab: Option<&WorldVocabulary>) -> Value {
+/// to drive, a mobile robot sent to a receptacle only a fixed arm reaches). With `scope`,
+/// object arguments list only the objects in it, and a skill with an object argument gets no
+/// variant when none is: an off-task call cannot be produced either.
+pub fn call_schema(vocab: Option<&WorldVocabulary>, scope: Option<&TaskScope>) -> Value {
     let Some(vocab) = vocab else {
         let variants: Vec<Value> = POOL
             .iter()
@@ -110,6 +114,16 @@ pub fn call_schema(vocab: Option<&WorldVocabulary>) -> Value {
                             .collect();
                         possible &= !reachable.is_empty();
                         prop["enum"] = json!(reachable);
+                    }
+                    ArgKind::Object => {
+                        if let Some(scope) = scope {
+                            let on_task: Vec<String> = names_of(p.kind, vocab)
+                                .into_iter()
+                                .filter(|n| scope.contains(n))
+                                .collect();
+                            possible &= !on_task.is_empty();
+                            prop["enum"] = json!(on_task);
+                        }
                     }
                     _ => {}
                 }
@@ -192,7 +206,7 @@ mod tests {
 
     #[test]
     fn statically_impossible_calls_cannot_be_said() {
-        let s = call_schema(Some(&vocab()));
+        let s = call_schema(Some(&vocab()), None);
         // Only the mobile robot drives.
         let go: Vec<String> = variants(&s, "go_to").into_iter().map(|v| v.0).collect();
         assert_eq!(go, ["robot_1"]);

@@ -168,6 +168,52 @@ impl WorldState {
         }
     }
 
+    /// What would make `action`'s first failing precondition hold, in this state, as a call to
+    /// make first or a fact to use: `go_to(robot_1, in_front_of_oven) first`, `open(robot_2,
+    /// drawer_top) first`, `the belief has apple in refrigerator`. `None` when every
+    /// precondition holds or is unknown, or nothing in the pool helps.
+    ///
+    /// Meant for a belief state (the critic's repair for a planner, CLEA Sec. III-D): on the
+    /// simulator's true state it would tell where things really are, so the simulator's failure
+    /// reasons never carry it.
+    pub fn repair(&self, vocab: &WorldVocabulary, action: &Action) -> Option<String> {
+        let spec = action.skill().spec();
+        let (l, a) = spec.preconditions.iter().find_map(|l| {
+            let args = ground(action, l);
+            match self.holds(vocab, l.predicate, &args) {
+                Some(v) if v != l.positive => Some((l, args)),
+                _ => None,
+            }
+        })?;
+        let robot = action.robot();
+        let whereabouts = |object: &str| match self.location.get(object) {
+            Some(Location::In(r)) => format!("the belief has {object} in {r}"),
+            Some(Location::HeldBy(r)) => format!("the belief has {object} held by {r}"),
+            Some(Location::Removed) => format!("{object} is gone from the world"),
+            // Unknown locations make the literal unknown, not failing: never reached.
+            None => format!("where {object} is is unknown"),
+        };
+        match (l.predicate, l.positive) {
+            (Predicate::Reaches, _) => {
+                let r = vocab.robot(a[0])?;
+                let near = vocab.receptacle(a[1])?.near.as_deref();
+                match near {
+                    Some(p) if r.mobile => Some(format!("go_to({}, {p}) first", a[0])),
+                    _ => None,
+                }
+            }
+            (Predicate::Accessible, _) => Some(format!("open({robot}, {}) first", a[0])),
+            (Predicate::IsOpen, _) => Some(format!("no {} is needed", spec.name)),
+            (Predicate::In, _) => Some(whereabouts(a[0])),
+            (Predicate::Holding, _) => Some(whereabouts(a[1])),
+            (Predicate::HandFree, _) => {
+                let held = self.held_by(a[0]);
+                Some(format!("release {} first (release_to)", held.first()?))
+            }
+            (Predicate::At, _) => None,
+        }
+    }
+
     /// Apply the effects of `action` (assumed to have passed [`WorldState::check`]).
     pub fn apply(&mut self, action: &Action) {
         for l in action.skill().spec().effects {

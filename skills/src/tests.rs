@@ -237,3 +237,130 @@ fn tool_schemas_enumerate_the_vocabulary() {
     );
     assert_eq!(go_to["parameters"]["additionalProperties"], json!(false));
 }
+
+fn task(goals: &[&str]) -> clea_bus::msg::TaskSpec {
+    clea_bus::msg::TaskSpec {
+        scenario: "scope".into(),
+        instruction: "roast the apple".into(),
+        goals: goals.iter().map(|g| g.to_string()).collect(),
+        vocabulary: vocab(),
+        known_locations: Default::default(),
+        max_steps: 10,
+        max_wall_time_s: 60.0,
+        seed: 0,
+    }
+}
+
+/// The object enums of every pick_from / release_to variant of a call schema.
+fn object_enums(schema: &serde_json::Value) -> Vec<serde_json::Value> {
+    schema["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| {
+            let o = &v["properties"]["args"]["properties"]["object"]["enum"];
+            (!o.is_null()).then(|| o.clone())
+        })
+        .collect()
+}
+
+#[test]
+fn the_scope_holds_goal_objects_stated_places_and_held_objects_and_refuses_the_rest() {
+    let t = task(&["roasted(apple)"]);
+    let scope = TaskScope::of(&t, None);
+    assert_eq!(scope.objects().iter().collect::<Vec<_>>(), ["apple"]);
+    assert_eq!(
+        scope.refuses(&call("pick_from(robot_2, apple, table)")),
+        None
+    );
+    let why = scope
+        .refuses(&call("pick_from(robot_2, orange, drawer_top)"))
+        .expect("off task");
+    assert!(
+        why.contains("orange is not part of the task (it is about apple)"),
+        "{why}"
+    );
+    // Calls that move nothing are never off task.
+    assert_eq!(scope.refuses(&call("open(robot_2, drawer_top)")), None);
+    // The instruction states where the orange is: in scope.
+    let mut stated = t.clone();
+    stated
+        .known_locations
+        .insert("orange".into(), "drawer_top".into());
+    assert!(TaskScope::of(&stated, None).contains("orange"));
+    // A robot holding the orange must put it down to pick anything: in scope.
+    let belief: clea_bus::msg::Belief = serde_json::from_value(json!({
+        "step": 3, "objects": [], "containers": [], "visited": [], "goals_holding": [],
+        "text": "", "robots": [{"robot": "robot_2", "place": null, "holding": ["orange"]}],
+    }))
+    .unwrap();
+    let held = TaskScope::of(&t, Some(&belief));
+    assert_eq!(
+        held.refuses(&call("release_to(robot_2, orange, table)")),
+        None
+    );
+}
+
+#[test]
+fn a_scoped_call_schema_cannot_name_an_object_off_task() {
+    let whole = schema::call_schema(Some(&vocab()), None);
+    assert!(object_enums(&whole)
+        .iter()
+        .all(|e| e == &json!(["apple", "orange"])));
+    let scoped = schema::call_schema(
+        Some(&vocab()),
+        Some(&TaskScope::of(&task(&["roasted(apple)"]), None)),
+    );
+    let enums = object_enums(&scoped);
+    assert!(!enums.is_empty());
+    assert!(enums.iter().all(|e| e == &json!(["apple"])), "{enums:?}");
+    // No object in scope: no variant that moves an object at all.
+    let nothing = schema::call_schema(Some(&vocab()), Some(&TaskScope::of(&task(&[]), None)));
+    assert!(object_enums(&nothing).is_empty());
+    assert!(!nothing["oneOf"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn each_repair_comes_from_the_state_it_is_asked_about() {
+    let v = vocab();
+    let mut holding = state();
+    holding.apply(&call("pick_from(robot_1, apple, table)"));
+    let cases = [
+        (
+            state(),
+            "open(robot_1, oven)",
+            Some("go_to(robot_1, in_front_of_oven) first"),
+        ),
+        (
+            state(),
+            "pick_from(robot_2, orange, drawer_top)",
+            Some("open(robot_2, drawer_top) first"),
+        ),
+        (
+            state(),
+            "pick_from(robot_1, orange, table)",
+            Some("the belief has orange in drawer_top"),
+        ),
+        (
+            holding.clone(),
+            "pick_from(robot_2, apple, table)",
+            Some("the belief has apple held by robot_1"),
+        ),
+        (
+            state(),
+            "close(robot_2, drawer_top)",
+            Some("no close is needed"),
+        ),
+        (state(), "pick_from(robot_2, apple, table)", None),
+    ];
+    for (s, text, want) in cases {
+        assert_eq!(s.repair(&v, &call(text)).as_deref(), want, "{text}");
+    }
+    // Nothing known about the orange: its precondition is unknown, not failing; no repair.
+    let mut lost = state();
+    lost.location.remove("orange");
+    assert_eq!(
+        lost.repair(&v, &call("pick_from(robot_1, orange, table)")),
+        None
+    );
+}

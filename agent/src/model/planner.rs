@@ -8,7 +8,7 @@ use crate::modules::{ModuleError, Planner};
 use async_trait::async_trait;
 use clea_bus::msg::{Plan, PlanRequest, SkillCall, WorldVocabulary};
 use clea_skills::schema::call_schema;
-use clea_skills::validate;
+use clea_skills::{validate, TaskScope};
 use serde_json::{json, Value};
 
 /// A planner that asks a chat model.
@@ -35,13 +35,20 @@ impl ModelPlanner {
 ///
 /// While the belief shows goals that do not hold (`may_finish` false), only the `done: false`
 /// branch is offered: the controller would refuse a done claim against the belief anyway, and a
-/// small model wastes calls on it.
-pub fn plan_schema(vocab: &WorldVocabulary, max_actions: u32, may_finish: bool) -> Value {
+/// small model wastes calls on it. Calls name only objects in `scope` (the task's objects and
+/// what a robot holds), so a constrained decoder cannot produce an off-task call.
+pub fn plan_schema(
+    vocab: &WorldVocabulary,
+    scope: &TaskScope,
+    max_actions: u32,
+    may_finish: bool,
+) -> Value {
+    let calls = call_schema(Some(vocab), Some(scope));
     let branch = |done: bool| {
         let actions = if done {
-            json!({"type": "array", "maxItems": 0, "items": call_schema(Some(vocab))})
+            json!({"type": "array", "maxItems": 0, "items": calls})
         } else {
-            json!({"type": "array", "minItems": 1, "maxItems": max_actions, "items": call_schema(Some(vocab))})
+            json!({"type": "array", "minItems": 1, "maxItems": max_actions, "items": calls})
         };
         json!({
             "type": "object",
@@ -66,7 +73,9 @@ pub fn plan_schema(vocab: &WorldVocabulary, max_actions: u32, may_finish: bool) 
 ///
 /// # Errors
 /// A sentence saying what is wrong (missing field, an invalid call with its validation error,
-/// done with actions, no actions while not done, too many actions).
+/// done with actions, no actions while not done, too many actions). A call outside the task's
+/// scope is not this check's to refuse: the controller refuses it with the reason
+/// (`clea_agent::episode::out_of_scope`), for every planner alike.
 pub fn check_plan(
     v: &Value,
     vocab: &WorldVocabulary,
@@ -149,13 +158,14 @@ impl Planner for ModelPlanner {
         let prompt = render(&self.template, &values);
         let messages = vec![super::client::ChatMessage::text("user", prompt)];
         let step = req.belief.step;
+        let scope = TaskScope::of(&req.task, Some(&req.belief));
         let (mut plan, usage) = self
             .runtime
             .ask(
                 "planner",
                 step,
                 "plan",
-                plan_schema(vocab, max, may_finish),
+                plan_schema(vocab, &scope, max, may_finish),
                 messages,
                 |v| check_plan(v, vocab, max, step),
             )

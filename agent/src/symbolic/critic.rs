@@ -59,7 +59,18 @@ pub fn contradicted_by(o: &Observation, a: &Action) -> Option<String> {
 pub fn judge_action(vocab: &WorldVocabulary, view: &BeliefView, a: &Action) -> (bool, String) {
     match view.state.check(vocab, a) {
         Check::Holds => {}
-        Check::Fails(u) => return (false, format!("{a} is not feasible: {}", u.reason)),
+        Check::Fails(u) => {
+            // The repair comes from the belief: what the planner can do about it.
+            let repair = view.state.repair(vocab, a).map(|r| format!("; {r}"));
+            return (
+                false,
+                format!(
+                    "{a} is not feasible: {}{}",
+                    u.reason,
+                    repair.unwrap_or_default()
+                ),
+            );
+        }
         Check::Unknown(l) => {
             return (
                 true,
