@@ -5,9 +5,13 @@ export CLEA_PYTHON := $(CURDIR)/.venv/bin/python
 # .venv). Expanded when a recipe runs, so it is found right after `setup`; a preset value wins.
 export ORT_DYLIB_PATH ?= $(shell ls $(CURDIR)/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* 2>/dev/null | head -n1)
 
-.PHONY: setup build test lint demo demo-llm bench
+.PHONY: setup setup-base build test lint demo demo-llm bench
 setup:
 	./scripts/setup.sh
+
+# Only what building `clea` needs (Debian packages): the demo uses no Python and no model.
+setup-base:
+	./scripts/setup.sh --base
 
 build: setup
 	cargo build --workspace
@@ -22,7 +26,8 @@ test: setup lint
 
 # The CLEA kitchen suite: each scenario's reference plan open-loop (the paper's baseline), then
 # the closed-loop agent.
-demo: build
+demo: setup-base
+	cargo build -p clea-launch
 	./target/debug/clea sim sim/scenarios/clea-kitchen --reference-plan
 	./target/debug/clea sim sim/scenarios/clea-kitchen
 

@@ -627,7 +627,8 @@ impl ActorSet {
                     }
                     _ => {
                         let (rt, rx) = runtime(&mods.memory)?;
-                        let m = model::summarizer::ModelSummarizer::new(rt, history);
+                        let t = template(&mods.memory, model::prompt::SUMMARIZER)?;
+                        let m = model::summarizer::ModelSummarizer::with_template(rt, history, t);
                         set.spawn_logged(
                             bus,
                             ActorKind::Memory,
@@ -662,7 +663,10 @@ impl ActorSet {
                         let c = model::critic::ModelCritic::with_template(rt, t)
                             .with_images(mods.critic.images);
                         let critic: Box<dyn Critic> = if b == Backend::RulesThenModel {
-                            Box::new(model::critic::LayeredCritic::new(c))
+                            Box::new(model::critic::LayeredCritic::with_calls(
+                                c,
+                                mods.critic.model_critic,
+                            ))
                         } else {
                             Box::new(c)
                         };

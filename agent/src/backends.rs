@@ -39,6 +39,22 @@ pub struct ModuleConfig {
     /// model, as in CLEA's VLM critic). Off for text-only models.
     #[serde(default)]
     pub images: bool,
+    /// `rules_then_model` critic only: when the model is asked about an action the rules pass.
+    #[serde(default)]
+    pub model_critic: ModelCriticCalls,
+}
+
+/// When the layered critic (`rules_then_model`) asks the model (CLEA's event-triggered critic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelCriticCalls {
+    /// On events: the first action of each plan (a new plan follows a start, a failed skill, a
+    /// world that changed by itself, a rejection) and done claims; the plan's later actions
+    /// meet the rules only.
+    #[default]
+    OnEvents,
+    /// Every action and done claim the rules pass.
+    EveryAction,
 }
 
 fn two() -> u32 {

@@ -24,6 +24,26 @@ pub struct ControllerConfig {
     /// Open loop (`--open-loop`): plan once from the first observation, execute without
     /// feedback, then declare done.
     pub open_loop: bool,
+    /// How much failure an episode tolerates before it fails.
+    pub limits: ControllerLimits,
+}
+
+impl Default for ControllerConfig {
+    /// The full loop: critic on, closed loop, the default limits.
+    fn default() -> Self {
+        Self {
+            critic: true,
+            open_loop: false,
+            limits: ControllerLimits::default(),
+        }
+    }
+}
+
+/// How much failure an episode tolerates before it fails: a launch file's `agent.limits`
+/// (each field optional; these defaults are the only ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControllerLimits {
     /// Most critic rejections in a row before the episode fails.
     pub max_consecutive_rejections: u32,
     /// Most plans with invalid calls in a row before the episode fails.
@@ -38,11 +58,9 @@ pub struct ControllerConfig {
     pub max_repeated_failures: u32,
 }
 
-impl Default for ControllerConfig {
+impl Default for ControllerLimits {
     fn default() -> Self {
         Self {
-            critic: true,
-            open_loop: false,
             max_consecutive_rejections: 5,
             max_invalid_plans: 3,
             max_plans: 200,
@@ -130,6 +148,10 @@ pub struct Controller {
     pub queue: VecDeque<Action>,
     /// The action being critiqued or executed.
     pub current: Option<Action>,
+    /// Whether `current` is the first action of its plan (what an event-triggered critic
+    /// judges fully; the plan's later actions meet only the rules unless something changed,
+    /// which clears the plan).
+    pub first_of_plan: bool,
     /// The last executed action and whether it succeeded.
     pub last: Option<(Action, bool)>,
     /// Subgoal of the current plan.
@@ -151,6 +173,7 @@ impl Controller {
             config,
             queue: VecDeque::new(),
             current: None,
+            first_of_plan: false,
             last: None,
             subgoal: None,
             feedback: Vec::new(),
@@ -262,6 +285,7 @@ impl Controller {
                     self.queue.clear();
                     self.subgoal = None;
                 }
+                self.first_of_plan = false;
                 self.next_action()
             }
             _ => Super,
@@ -278,16 +302,16 @@ impl Controller {
                 if !self.feedback.is_empty() {
                     c.replans += 1;
                 }
-                if c.plans > self.config.max_plans {
+                if c.plans > self.config.limits.max_plans {
                     return Transition(State::failed(format!(
                         "plan budget of {} used up",
-                        self.config.max_plans
+                        self.config.limits.max_plans
                     )));
                 }
                 if !plan.invalid.is_empty() {
                     c.invalid_calls += plan.invalid.len() as u32;
                     c.consecutive_invalid += 1;
-                    if c.consecutive_invalid >= self.config.max_invalid_plans {
+                    if c.consecutive_invalid >= self.config.limits.max_invalid_plans {
                         return Transition(State::failed(format!(
                             "the planner proposed invalid calls {} times in a row: {}",
                             c.consecutive_invalid,
@@ -316,6 +340,7 @@ impl Controller {
                 }
                 self.subgoal = Some(plan.subgoal.clone());
                 self.queue = plan.actions.iter().cloned().collect();
+                self.first_of_plan = true;
                 self.next_action()
             }
             _ => Super,
@@ -330,7 +355,9 @@ impl Controller {
             Event::Verdict { feedback, .. } => {
                 self.counters.critic_rejections += 1;
                 self.counters.consecutive_rejections += 1;
-                if self.counters.consecutive_rejections >= self.config.max_consecutive_rejections {
+                if self.counters.consecutive_rejections
+                    >= self.config.limits.max_consecutive_rejections
+                {
                     return Transition(State::failed(format!(
                         "the critic rejected {} proposals in a row; last: {feedback}",
                         self.counters.consecutive_rejections
@@ -358,7 +385,9 @@ impl Controller {
             Event::Verdict { feedback, .. } => {
                 self.counters.critic_rejections += 1;
                 self.counters.consecutive_rejections += 1;
-                if self.counters.consecutive_rejections >= self.config.max_consecutive_rejections {
+                if self.counters.consecutive_rejections
+                    >= self.config.limits.max_consecutive_rejections
+                {
                     return Transition(State::failed(format!(
                         "the critic rejected {} actions in a row; last: {feedback}",
                         self.counters.consecutive_rejections
@@ -388,7 +417,7 @@ impl Controller {
                 let a = self.current.take().expect("executing has a current action");
                 if *unreachable {
                     self.counters.consecutive_unreachable += 1;
-                    if self.counters.consecutive_unreachable >= self.config.max_unreachable {
+                    if self.counters.consecutive_unreachable >= self.config.limits.max_unreachable {
                         return Transition(State::failed(format!(
                             "robot unreachable: {a} {outcome} ({} times in a row)",
                             self.counters.consecutive_unreachable

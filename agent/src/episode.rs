@@ -9,12 +9,12 @@ use crate::controller::{is_terminal, CheckedPlan, Controller, ControllerConfig, 
 use crate::report::EpisodeReport;
 use crate::AgentError;
 use clea_bus::msg::{
-    ActionRecord, Belief, CritiqueRequest, EStop, EpisodeEnd, EpisodeScore, ExecuteRequest,
-    MemoryRequest, ModelCall, ModelUsage, Observation, ObserveRequest, Plan, PlanRequest,
-    SkillCall, TaskSpec, Transition, Verdict,
+    ActionRecord, Belief, CritiqueRequest, CritiqueTrigger, EStop, EpisodeEnd, EpisodeScore,
+    ExecuteRequest, MemoryRequest, ModelCall, ModelUsage, Observation, ObserveRequest, Plan,
+    PlanRequest, SkillCall, TaskSpec, Transition, Verdict,
 };
 use clea_bus::{episode, Bus, Subscription};
-use clea_skills::{validate, Action, Goal};
+use clea_skills::{validate, Action, TaskScope};
 use statig::blocking::{IntoStateMachineExt as _, StateMachine};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
@@ -207,6 +207,7 @@ pub async fn run_episode(bus: &Bus, opts: &EpisodeOptions) -> Result<EpisodeRepo
     report.model_calls = io.usage.calls;
     report.prompt_tokens = io.usage.prompt_tokens;
     report.completion_tokens = io.usage.completion_tokens;
+    report.cached_prompt_tokens = io.usage.cached_prompt_tokens;
     report.model_latency_s = io.usage.latency_s;
     Ok(report)
 }
@@ -289,25 +290,11 @@ async fn publish_transitions(io: &Io, sm: &StateMachine<Controller>, published: 
 }
 
 /// Why `a` is outside the task's scope, if it is: it moves an object that the task neither
-/// names in its goals nor states a place for (an instruction injected through an observation,
-/// such as "put everything in the trash", cannot reach other objects).
-pub fn out_of_scope(task: &TaskSpec, a: &Action) -> Option<String> {
-    let object = match a {
-        Action::PickFrom { object, .. } | Action::ReleaseTo { object, .. } => object,
-        _ => return None,
-    };
-    let in_goals = task
-        .goals
-        .iter()
-        .filter_map(|g| Goal::parse(g, &task.vocabulary).ok())
-        .any(|g| g.object() == object);
-    if in_goals || task.known_locations.contains_key(object) {
-        None
-    } else {
-        Some(format!(
-            "outside the task's scope: {object} is not part of the task"
-        ))
-    }
+/// names in its goals nor states a place for, and that no robot holds according to `belief`
+/// ([`TaskScope`]: an instruction injected through an observation, such as "put everything in
+/// the trash", cannot reach other objects).
+pub fn out_of_scope(task: &TaskSpec, belief: Option<&Belief>, a: &Action) -> Option<String> {
+    TaskScope::of(task, belief).refuses(a)
 }
 
 fn failed(e: CallFailure) -> Event {
@@ -398,6 +385,11 @@ impl Io {
                         .expect("observation before critique"),
                     action: sm.current.as_ref().map(|a| a.to_call()),
                     subgoal: sm.subgoal.clone().unwrap_or_default(),
+                    trigger: match (&sm.current, sm.first_of_plan) {
+                        (None, _) => CritiqueTrigger::DoneClaim,
+                        (Some(_), true) => CritiqueTrigger::NewPlan,
+                        (Some(_), false) => CritiqueTrigger::NextInPlan,
+                    },
                 };
                 match self
                     .modules
@@ -467,9 +459,9 @@ impl Io {
 
     /// Whether `call` is the one that already failed `max_repeated_failures` times in a row.
     fn repeats_failure(&self, call: &SkillCall) -> bool {
-        self.failing
-            .as_ref()
-            .is_some_and(|(c, n)| c == call && *n >= self.opts.controller.max_repeated_failures)
+        self.failing.as_ref().is_some_and(|(c, n)| {
+            c == call && *n >= self.opts.controller.limits.max_repeated_failures
+        })
     }
 
     /// Validate every call of `plan` against the pool, the world and the task's scope, and
@@ -490,7 +482,7 @@ impl Io {
                         "{call}: failed {n} times in a row (last: {last}); choose another action"
                     ));
                 }
-                Ok(a) => match out_of_scope(&self.task, &a) {
+                Ok(a) => match out_of_scope(&self.task, self.belief.as_ref(), &a) {
                     Some(why) => invalid.push(format!("{call}: {why}")),
                     None => actions.push(a),
                 },

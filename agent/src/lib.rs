@@ -13,6 +13,8 @@
 //! - [`domain_belief`]: that loop's belief under full or partial observability: known facts and
 //!   optimistic assumptions for the rest.
 //! - [`openloop`]: a fixed action list executed blindly (the reference-plan baseline).
+//! - [`planner_errors`]: the errors of language-model planners injected into a correct planner's
+//!   plans at a seeded rate, for ablations without a model.
 //! - [`report`]: episode and suite reports.
 #![deny(missing_docs)]
 
@@ -31,6 +33,7 @@ pub mod memory;
 pub mod model;
 pub mod modules;
 pub mod openloop;
+pub mod planner_errors;
 pub mod report;
 pub mod symbolic;
 

@@ -41,6 +41,9 @@ pub struct EpisodeReport {
     /// Model completion tokens.
     #[serde(default)]
     pub completion_tokens: u64,
+    /// Prompt tokens the endpoints served from their prefix caches (when they say).
+    #[serde(default)]
+    pub cached_prompt_tokens: u64,
     /// Time spent waiting for model endpoints, s.
     #[serde(default)]
     pub model_latency_s: f64,
@@ -74,6 +77,7 @@ impl EpisodeReport {
             wall_time_s,
             model_calls: 0,
             prompt_tokens: 0,
+            cached_prompt_tokens: 0,
             completion_tokens: 0,
             model_latency_s: 0.0,
             log: None,
@@ -108,6 +112,9 @@ pub struct SuiteSummary {
     pub model_tokens: u64,
     /// Model calls per executed skill.
     pub calls_per_action: f64,
+    /// Share of prompt tokens served from the endpoints' prefix caches (0 without model
+    /// calls, or when no endpoint reports it).
+    pub cached_share: f64,
     /// Model tokens per successful episode (all tokens of the suite over its successes);
     /// `None` without a success.
     pub tokens_per_success: Option<f64>,
@@ -143,12 +150,16 @@ impl SuiteReport {
                 .map(|e| e.prompt_tokens + e.completion_tokens)
                 .sum(),
             calls_per_action: 0.0,
+            cached_share: 0.0,
             tokens_per_success: None,
         };
         let mut summary = summary;
         let steps: u32 = episodes.iter().map(|e| e.steps).sum();
         let successes = episodes.iter().filter(|e| e.success).count();
         summary.calls_per_action = f64::from(summary.model_calls) / f64::from(steps.max(1));
+        let prompt: u64 = episodes.iter().map(|e| e.prompt_tokens).sum();
+        let cached: u64 = episodes.iter().map(|e| e.cached_prompt_tokens).sum();
+        summary.cached_share = cached as f64 / prompt.max(1) as f64;
         summary.tokens_per_success =
             (successes > 0).then(|| summary.model_tokens as f64 / successes as f64);
         Self { episodes, summary }

@@ -381,6 +381,7 @@ async fn the_vision_critic_sees_the_acting_robots_frames() {
         observation: pr.observation,
         action: Some(clea_skills::parse_call("go_to(robot_1, in_front_of_sink)").unwrap()),
         subgoal: "look for the apple".into(),
+        trigger: Default::default(),
     };
     let mine = frame();
     let other = from_raw("robot_2", "wrist", &image(3)).unwrap();

@@ -197,6 +197,7 @@ async fn explores_then_plans_then_is_done() {
         observation: o2.clone(),
         action: None,
         subgoal: String::new(),
+        trigger: Default::default(),
     };
     assert!(RuleCritic.judge(&req).await.unwrap().feasible);
     let req = CritiqueRequest {
@@ -283,6 +284,7 @@ async fn critic_checks_preconditions_and_redundancy() {
         observation: o0.clone(),
         action: Some(parse_call(call).unwrap()),
         subgoal: String::new(),
+        trigger: Default::default(),
     };
     let cases = [
         ("pick_from(robot_1, orange, table)", true, "feasible"),

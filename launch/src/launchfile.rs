@@ -10,7 +10,9 @@
 //!   seed: 0               # optional; default: the scenario's
 //!   log_dir: logs         # optional: one MCAP episode log per episode
 //! agent: { history: 16, skill_timeout_s: 30, module_timeout_s: 30, wait_for_robots_s: 10,
-//!          max_model_calls: 500, max_model_tokens: 2000000 }
+//!          max_model_calls: 500, max_model_tokens: 2000000,
+//!          limits: { max_consecutive_rejections: 5, max_invalid_plans: 3, max_plans: 200,
+//!                    max_unreachable: 2, max_repeated_failures: 3 } }
 //! models:                                                   # optional: model-backed modules
 //!   endpoints:
 //!     local: { base_url: "http://127.0.0.1:8080/v1", model: qwen05, structured: json_object,
@@ -115,6 +117,10 @@ pub struct AgentSection {
     /// Wall-time budget per episode, s, replacing the scenario's (a model on a CPU is slow).
     #[serde(default)]
     pub max_wall_time_s: Option<f64>,
+    /// How much failure an episode tolerates (critic rejections, invalid plans, plans,
+    /// unreachable robots, repeats of a failing call in a row); each field optional.
+    #[serde(default)]
+    pub limits: clea_agent::controller::ControllerLimits,
 }
 
 fn calls() -> u32 {
@@ -144,6 +150,7 @@ impl Default for AgentSection {
             max_model_calls: calls(),
             max_model_tokens: tokens(),
             max_wall_time_s: None,
+            limits: Default::default(),
         }
     }
 }
@@ -195,6 +202,27 @@ pub fn load(path: &Path) -> Result<LaunchFile, String> {
     }
     if a.history == 0 {
         return Err(fail("agent.history", "must hold at least 1 entry".into()));
+    }
+    let l = &a.limits;
+    for (field, v) in [
+        (
+            "agent.limits.max_consecutive_rejections",
+            l.max_consecutive_rejections,
+        ),
+        ("agent.limits.max_invalid_plans", l.max_invalid_plans),
+        ("agent.limits.max_plans", l.max_plans),
+        ("agent.limits.max_unreachable", l.max_unreachable),
+        (
+            "agent.limits.max_repeated_failures",
+            l.max_repeated_failures,
+        ),
+    ] {
+        if v == 0 {
+            return Err(fail(
+                field,
+                "must be at least 1 (0 ends every episode at once)".into(),
+            ));
+        }
     }
     // Relative template and cassette paths are relative to the launch file.
     let base = path.parent().unwrap_or(Path::new("."));

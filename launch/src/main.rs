@@ -41,6 +41,8 @@ enum Command {
     Rerun(cmd::rerun::RerunArgs),
     Diff(cmd::diff::DiffArgs),
     Plan(cmd::plan::PlanArgs),
+    /// Benchmarks against work written elsewhere (Embodied Agent Interface's VirtualHome).
+    Bench(cmd::bench_eai::BenchArgs),
     #[cfg(feature = "perception")]
     Perceive(cmd::perceive::PerceiveArgs),
 }
@@ -103,6 +105,7 @@ fn main() {
             Command::Rerun(args) => cmd::rerun::run(args).await,
             Command::Diff(args) => cmd::diff::run(args).await,
             Command::Plan(args) => cmd::plan::run(args).await,
+            Command::Bench(args) => cmd::bench_eai::run(args).await,
             #[cfg(feature = "perception")]
             Command::Perceive(args) => cmd::perceive::run(args).await,
         }

@@ -1,28 +1,41 @@
 //! The per-episode table and the summary line printed by `clea sim`.
 
 use clea_agent::report::SuiteReport;
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 
-/// Render `report` as a table plus a summary line.
+/// Width of the tables when the output is no terminal (a pipe, a file, CI logs) and `COLUMNS`
+/// does not say, columns.
+pub const DEFAULT_WIDTH: u16 = 100;
+
+/// Render `report` as a table of counts, a table of each episode's reason (wrapped), and a
+/// summary line. Both tables fit the terminal, or `COLUMNS`, or [`DEFAULT_WIDTH`] columns.
+/// The model columns appear only when a module called a model.
 pub fn render(report: &SuiteReport) -> String {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header([
-        "scenario",
-        "success",
-        "score",
-        "steps",
-        "fail",
-        "invalid",
-        "rejected",
-        "replans",
-        "perturb",
-        "model calls",
-        "tokens",
-        "reason",
-    ]);
+    let new_table = || {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        if t.width().is_none() {
+            let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+            t.set_width(columns.unwrap_or(DEFAULT_WIDTH));
+        }
+        t
+    };
+    let mut t = new_table();
+    let models = report.episodes.iter().any(|e| e.model_calls > 0);
+    // Short headers, so that a suite fits 100 columns: skill failures, invalid calls, critic
+    // rejections, replans, perturbations fired.
+    let mut header = vec![
+        "scenario", "ok", "score", "steps", "fail", "inval", "rej", "replan", "pert",
+    ];
+    if models {
+        header.extend(["calls", "tokens"]);
+    }
+    t.set_header(header);
+    let mut reasons = new_table();
+    reasons.set_header(["scenario", "reason"]);
     for e in &report.episodes {
-        t.add_row([
+        let mut row = vec![
             e.scenario.clone(),
             if e.success { "yes" } else { "NO" }.to_string(),
             format!("{:.2}", e.score),
@@ -32,11 +45,19 @@ pub fn render(report: &SuiteReport) -> String {
             e.critic_rejections.to_string(),
             e.replans.to_string(),
             e.perturbations.to_string(),
-            e.model_calls.to_string(),
-            (e.prompt_tokens + e.completion_tokens).to_string(),
-            e.reason.clone(),
-        ]);
+        ];
+        if models {
+            row.push(e.model_calls.to_string());
+            row.push((e.prompt_tokens + e.completion_tokens).to_string());
+        }
+        t.add_row(row);
+        reasons.add_row([e.scenario.clone(), e.reason.clone()]);
     }
+    // The scenario names stay whole; the reasons wrap.
+    if let Some(c) = reasons.column_mut(0) {
+        c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+    }
+    let t = format!("{t}\n{reasons}");
     let s = &report.summary;
     let ok = report.episodes.iter().filter(|e| e.success).count();
     let mut out = format!(
@@ -54,8 +75,16 @@ pub fn render(report: &SuiteReport) -> String {
             .map_or("no successful episode".to_string(), |t| {
                 format!("{t:.0} per successful episode")
             });
+        let cached = if s.cached_share > 0.0 {
+            format!(
+                ", {:.0}% of prompt tokens from the endpoints' caches",
+                100.0 * s.cached_share
+            )
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "model calls {} ({per_action}), tokens {} ({per_success})\n",
+            "model calls {} ({per_action}), tokens {} ({per_success}){cached}\n",
             s.model_calls, s.model_tokens
         ));
     }

@@ -176,7 +176,9 @@ fn a_skill_that_times_out_fails_the_episode_cleanly() {
     let steps = e["steps"].as_u64().unwrap();
     assert!(e["skill_failures"].as_u64().unwrap() >= 1, "{e}");
     let reason = e["reason"].as_str().unwrap();
-    let repeats = clea_agent::controller::ControllerConfig::default().max_repeated_failures;
+    let repeats = clea_agent::controller::ControllerConfig::default()
+        .limits
+        .max_repeated_failures;
     assert!(u64::from(repeats) < max_steps, "make max_steps larger");
     assert_eq!(steps, u64::from(repeats), "{e}");
     assert!(

@@ -203,7 +203,7 @@ async fn episode_with(
                 endpoint: Some("mock".into()),
                 template: None,
                 repairs: 1,
-                images: false,
+                ..Default::default()
             },
             ..Default::default()
         },
@@ -454,7 +454,7 @@ async fn a_call_that_keeps_failing_is_not_retried_forever() {
     .await;
     let r = &run.report;
     assert!(!r.success);
-    let limit = ControllerConfig::default().max_repeated_failures as usize;
+    let limit = ControllerConfig::default().limits.max_repeated_failures as usize;
     assert_eq!(run.actions.len(), limit, "{:?}", run.actions);
     assert!(run.actions.iter().all(|a| !a.outcome.is_success()));
     assert!(

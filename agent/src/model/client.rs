@@ -294,6 +294,9 @@ pub struct Completion {
     pub prompt_tokens: u64,
     /// `usage.completion_tokens` (0 when absent).
     pub completion_tokens: u64,
+    /// Prompt tokens served from the server's prefix cache: `usage.prompt_tokens_details.
+    /// cached_tokens` (OpenAI, vLLM, SGLang), else llama.cpp's `timings.cache_n`; 0 when absent.
+    pub cached_prompt_tokens: u64,
 }
 
 /// Read a chat completion body (OpenAI's `chat.completion` object).
@@ -329,6 +332,11 @@ pub fn parse_completion(v: &Value) -> Result<Completion, ModelError> {
             .map(str::to_string),
         prompt_tokens: tokens("prompt_tokens"),
         completion_tokens: tokens("completion_tokens"),
+        cached_prompt_tokens: v
+            .pointer("/usage/prompt_tokens_details/cached_tokens")
+            .or_else(|| v.pointer("/timings/cache_n"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
     })
 }
 
@@ -477,6 +485,7 @@ impl ChatBackend for HttpBackend {
                                         calls: attempts,
                                         prompt_tokens: c.prompt_tokens,
                                         completion_tokens: c.completion_tokens,
+                                        cached_prompt_tokens: c.cached_prompt_tokens,
                                         latency_s: t0.elapsed().as_secs_f64(),
                                     },
                                     finish_reason: c.finish_reason,
@@ -524,5 +533,33 @@ impl ChatBackend for HttpBackend {
             tokio::time::sleep(wait).await;
             backoff = (backoff * 2).min(Duration::from_secs(30));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_prompt_tokens_are_read_from_openai_usage_or_llama_cpp_timings() {
+        let reply = |extra: Value| {
+            let mut v = json!({
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "{}"}}],
+                "usage": {"prompt_tokens": 1000, "completion_tokens": 20},
+            });
+            for (k, x) in extra.as_object().unwrap() {
+                if k == "usage" {
+                    v["usage"]["prompt_tokens_details"] = x["prompt_tokens_details"].clone();
+                } else {
+                    v[k] = x.clone();
+                }
+            }
+            parse_completion(&v).unwrap().cached_prompt_tokens
+        };
+        assert_eq!(reply(json!({})), 0);
+        let openai = json!({"usage": {"prompt_tokens_details": {"cached_tokens": 768}}});
+        assert_eq!(reply(openai), 768);
+        let llama = json!({"timings": {"cache_n": 900, "prompt_n": 100}});
+        assert_eq!(reply(llama), 900);
     }
 }

@@ -4,10 +4,11 @@
 
 use super::prompt::{quote, render, task_values, CRITIC};
 use super::ModelRuntime;
+use crate::backends::ModelCriticCalls;
 use crate::modules::{CameraFrame, Critic, ModuleError};
 use crate::symbolic::RuleCritic;
 use async_trait::async_trait;
-use clea_bus::msg::{CritiqueRequest, Verdict};
+use clea_bus::msg::{CritiqueRequest, CritiqueTrigger, Verdict};
 use clea_skills::validate;
 use serde_json::{json, Value};
 
@@ -143,18 +144,26 @@ impl Critic for ModelCritic {
 }
 
 /// Rule critic first; the model critic only for what the rules pass (CLEA's VLM critic behind
-/// cheap checks: a model call is spent only where the rules cannot decide).
+/// cheap checks: a model call is spent only where the rules cannot decide), and by default
+/// only on events ([`ModelCriticCalls::OnEvents`]: a new plan's first action, a done claim).
 pub struct LayeredCritic {
     rules: RuleCritic,
     model: ModelCritic,
+    calls: ModelCriticCalls,
 }
 
 impl LayeredCritic {
-    /// Rules, then `model`.
+    /// Rules, then `model` on events.
     pub fn new(model: ModelCritic) -> Self {
+        Self::with_calls(model, ModelCriticCalls::default())
+    }
+
+    /// Rules, then `model` as `calls` says.
+    pub fn with_calls(model: ModelCritic, calls: ModelCriticCalls) -> Self {
         Self {
             rules: RuleCritic,
             model,
+            calls,
         }
     }
 }
@@ -175,7 +184,8 @@ impl Critic for LayeredCritic {
         frames: &[CameraFrame],
     ) -> Result<Verdict, ModuleError> {
         let v = self.rules.judge(req).await?;
-        if !v.feasible {
+        let routine = req.trigger == CritiqueTrigger::NextInPlan;
+        if !v.feasible || (routine && self.calls == ModelCriticCalls::OnEvents) {
             return Ok(v);
         }
         self.model.judge_frames(req, frames).await

@@ -24,12 +24,20 @@ pub struct ModelSummarizer {
     task: Option<TaskSpec>,
     previous_symbolic: Option<Belief>,
     belief: Option<Belief>,
+    template: String,
 }
 
 impl ModelSummarizer {
-    /// A summarizer with a history buffer of `capacity` entries.
+    /// A summarizer with a history buffer of `capacity` entries and the default template.
     pub fn new(runtime: ModelRuntime, capacity: usize) -> Self {
+        Self::with_template(runtime, capacity, SUMMARIZER.to_string())
+    }
+
+    /// A summarizer with a custom template (same placeholders as
+    /// `agent/prompts/summarizer.md`: `{{names}}`, `{{previous}}`, `{{history}}`).
+    pub fn with_template(runtime: ModelRuntime, capacity: usize, template: String) -> Self {
         Self {
+            template,
             runtime,
             symbolic: SymbolicSummarizer::new(capacity),
             task: None,
@@ -207,7 +215,7 @@ impl Summarizer for ModelSummarizer {
                     ("previous", previous),
                     ("history", history.join("\n")),
                 ];
-                let prompt = render(SUMMARIZER, &values);
+                let prompt = render(&self.template, &values);
                 let messages = vec![super::client::ChatMessage::text("user", prompt)];
                 let vocab = task.vocabulary.clone();
                 let (mut b, usage) = self

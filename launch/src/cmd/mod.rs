@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod bench_eai;
 pub mod diff;
 #[cfg(feature = "perception")]
 pub mod perceive;

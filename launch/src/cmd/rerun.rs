@@ -66,6 +66,28 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
         _ => OnOff::On,
     };
     let agent = meta.get("agent_file").map(PathBuf::from);
+    let planner_errors = meta
+        .get("planner_errors")
+        .map(|r| r.parse::<f64>())
+        .transpose()
+        .map_err(|_| bad("metadata planner_errors is not a number".into()))?;
+    let planner_errors_seed: u64 = match planner_errors {
+        Some(_) => get("planner_errors_seed")?
+            .parse()
+            .map_err(|_| bad("metadata planner_errors_seed is not a number".into()))?,
+        None => 0,
+    };
+    // Settings recorded as resolved; a log older than them re-runs with the defaults.
+    let skill_timeout = meta
+        .get("skill_timeout_s")
+        .map(|t| t.parse::<f64>())
+        .transpose()
+        .map_err(|_| bad("metadata skill_timeout_s is not a number".into()))?;
+    let limits = meta
+        .get("limits")
+        .map(|l| serde_json::from_str(l))
+        .transpose()
+        .map_err(|e| bad(format!("metadata limits: {e}")))?;
     // Without --log-dir the re-run's log goes to a temporary folder, kept only when the runs
     // part (it is what explains the difference); removed on every other way out, errors too.
     let tmp = match &args.log_dir {
@@ -96,10 +118,13 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
         listen: vec![],
         connect: vec![],
         namespace: clea_bus::session::DEFAULT_NAMESPACE.into(),
-        skill_timeout: 30.0,
+        skill_timeout,
         // A model-backed episode re-runs on its own recorded replies.
         cassette: agent.as_ref().map(|_| args.log.clone()),
         agent,
+        planner_errors,
+        planner_errors_seed,
+        limits,
     };
     let report = run_suite(&sim)
         .await?

@@ -102,7 +102,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         controller: ControllerConfig {
             critic: c.critic == OnOffWord::On,
             open_loop: c.open_loop,
-            ..ControllerConfig::default()
+            limits: lf.agent.limits,
         },
         module_timeout: Duration::from_secs_f64(lf.agent.module_timeout_s),
         skill_timeout,

@@ -6,10 +6,12 @@ use crate::table;
 use clap::{Args, ValueEnum};
 use clea_agent::actors::{ActorKind, ActorSet};
 use clea_agent::backends::ModelsConfig;
-use clea_agent::controller::ControllerConfig;
+use clea_agent::controller::{ControllerConfig, ControllerLimits};
 use clea_agent::episode::{run_episode, EpisodeOptions};
 use clea_agent::openloop::{run_action_list, OpenLoopOptions};
+use clea_agent::planner_errors::{ErrorModel, ErrorPlanner};
 use clea_agent::report::{EpisodeReport, SuiteReport};
+use clea_agent::symbolic::SearchPlanner;
 use clea_bus::record::{Recorder, RecorderOptions};
 use clea_bus::{Bus, BusConfig, Keys};
 use clea_sim::scenario::{self, Scenario};
@@ -88,9 +90,10 @@ pub struct SimArgs {
     /// Bus namespace (keys live under clea/<namespace>/).
     #[arg(long, default_value = clea_bus::session::DEFAULT_NAMESPACE)]
     pub namespace: String,
-    /// Deadline of each skill after acceptance, s (the executor cancels it then).
-    #[arg(long, default_value_t = 30.0)]
-    pub skill_timeout: f64,
+    /// Deadline of each skill after acceptance, s (the executor cancels it then) [default:
+    /// the --agent file's agent.skill_timeout_s, else 30].
+    #[arg(long)]
+    pub skill_timeout: Option<f64>,
     /// Take the agent's module backends, endpoints and budgets from this launch file
     /// (its `agent:` and `models:` sections), e.g. launch/files/llm-kitchen.yaml.
     #[arg(long, conflicts_with_all = ["plan", "reference_plan"])]
@@ -99,6 +102,19 @@ pub struct SimArgs {
     /// (deterministic re-run of a model-backed episode).
     #[arg(long, requires = "agent")]
     pub cassette: Option<PathBuf>,
+    /// Inject the errors of language-model planners into the search planner's plans: each
+    /// plan carries one with this probability, in [0, 1] (an invalid call, a hallucinated
+    /// object, a skipped `open`, the wrong robot, a stale location, a premature done;
+    /// `clea_agent::planner_errors`). For ablations of the critic and the loop without a model.
+    #[arg(long, value_name = "RATE", conflicts_with_all = ["plan", "reference_plan", "agent", "serve"])]
+    pub planner_errors: Option<f64>,
+    /// Seed of the planner errors; each episode's errors also depend on its world seed and
+    /// scenario, so a run is reproduced exactly.
+    #[arg(long, default_value_t = 0, requires = "planner_errors")]
+    pub planner_errors_seed: u64,
+    /// The controller's limits, replacing the --agent file's (`clea rerun` passes a log's).
+    #[arg(skip)]
+    pub limits: Option<ControllerLimits>,
 }
 
 /// What each episode runs.
@@ -145,12 +161,20 @@ pub async fn run_suite(args: &SimArgs) -> Result<Option<SuiteReport>, CliError> 
         serve(&args, &scenarios, &bus_config).await?;
         return Ok(None);
     }
-    if !(args.skill_timeout > 0.0 && args.skill_timeout <= scenario::MAX_SECONDS) {
-        return Err(CliError::Input(format!(
-            "--skill-timeout: {} is not a time in (0, {}] s",
-            args.skill_timeout,
-            scenario::MAX_SECONDS
-        )));
+    if let Some(rate) = args.planner_errors {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(CliError::Input(format!(
+                "--planner-errors: {rate} is not a probability in [0, 1]"
+            )));
+        }
+    }
+    if let Some(t) = args.skill_timeout {
+        if !(t > 0.0 && t <= scenario::MAX_SECONDS) {
+            return Err(CliError::Input(format!(
+                "--skill-timeout: {t} is not a time in (0, {}] s",
+                scenario::MAX_SECONDS
+            )));
+        }
     }
     clea_bus::keys::check_chunk(&args.namespace)
         .map_err(|e| CliError::Input(format!("--namespace: {e}")))?;
@@ -159,25 +183,6 @@ pub async fn run_suite(args: &SimArgs) -> Result<Option<SuiteReport>, CliError> 
             "{}: --connect drives the one scenario another process serves; give that scenario's file, not a folder",
             args.path.display()
         )));
-    }
-    // Resolve every action list before anything runs: bad input fails fast with exit code 2.
-    let mut modes: Vec<Mode> = Vec::new();
-    for s in &scenarios {
-        modes.push(match (&args.plan, args.reference_plan) {
-            (Some(p), _) => Mode::ActionList(scenario::load_plan(p, &s.world)?),
-            (None, true) => Mode::ActionList(s.reference_plan.clone().ok_or_else(|| {
-                CliError::Input(format!(
-                    "{}: reference_plan: scenario {} has none",
-                    s.file.display(),
-                    s.name
-                ))
-            })?),
-            (None, false) => Mode::Agent(ControllerConfig {
-                critic: args.critic == OnOff::On,
-                open_loop: args.open_loop,
-                ..ControllerConfig::default()
-            }),
-        });
     }
     let agent = match &args.agent {
         Some(p) => {
@@ -193,6 +198,10 @@ pub async fn run_suite(args: &SimArgs) -> Result<Option<SuiteReport>, CliError> 
             }
             AgentSetup {
                 models: lf.models,
+                skill_timeout: Duration::from_secs_f64(
+                    args.skill_timeout.unwrap_or(lf.agent.skill_timeout_s),
+                ),
+                limits: args.limits.unwrap_or(lf.agent.limits),
                 history: lf.agent.history,
                 module_timeout: Duration::from_secs_f64(lf.agent.module_timeout_s),
                 max_model_calls: lf.agent.max_model_calls,
@@ -200,8 +209,36 @@ pub async fn run_suite(args: &SimArgs) -> Result<Option<SuiteReport>, CliError> 
                 max_wall_time: lf.agent.max_wall_time_s.map(Duration::from_secs_f64),
             }
         }
-        None => AgentSetup::default(),
+        None => {
+            let d = AgentSetup::default();
+            AgentSetup {
+                skill_timeout: args
+                    .skill_timeout
+                    .map_or(d.skill_timeout, Duration::from_secs_f64),
+                limits: args.limits.unwrap_or(d.limits),
+                ..d
+            }
+        }
     };
+    // Resolve every action list before anything runs: bad input fails fast with exit code 2.
+    let mut modes: Vec<Mode> = Vec::new();
+    for s in &scenarios {
+        modes.push(match (&args.plan, args.reference_plan) {
+            (Some(p), _) => Mode::ActionList(scenario::load_plan(p, &s.world)?),
+            (None, true) => Mode::ActionList(s.reference_plan.clone().ok_or_else(|| {
+                CliError::Input(format!(
+                    "{}: reference_plan: scenario {} has none",
+                    s.file.display(),
+                    s.name
+                ))
+            })?),
+            (None, false) => Mode::Agent(ControllerConfig {
+                critic: args.critic == OnOff::On,
+                open_loop: args.open_loop,
+                limits: agent.limits,
+            }),
+        });
+    }
     let bus = Bus::open(&bus_config).await?;
     let progress = progress_bar(scenarios.len(), args.json);
     let mut episodes: Vec<EpisodeReport> = Vec::new();
@@ -217,6 +254,15 @@ pub async fn run_suite(args: &SimArgs) -> Result<Option<SuiteReport>, CliError> 
     Ok(Some(SuiteReport::new(episodes)))
 }
 
+/// The planner errors' seed of one episode: the run's, the world's and the scenario's (FNV-1a
+/// of its name), so episodes differ from one another and each is reproduced alone.
+fn episode_error_seed(run: u64, world: u64, scenario: &str) -> u64 {
+    let name = scenario.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    run ^ world.rotate_left(17) ^ name
+}
+
 fn progress_bar(n: usize, quiet: bool) -> ProgressBar {
     if n < 2 || quiet {
         return ProgressBar::hidden();
@@ -229,9 +275,12 @@ fn progress_bar(n: usize, quiet: bool) -> ProgressBar {
     pb
 }
 
-/// The agent's backends and budgets (symbolic by default, or from `--agent`).
+/// The agent's backends and budgets (symbolic by default, or from `--agent`), resolved once:
+/// a flag wins over the file, the file over the defaults.
 struct AgentSetup {
     models: ModelsConfig,
+    skill_timeout: Duration,
+    limits: ControllerLimits,
     history: usize,
     module_timeout: Duration,
     max_model_calls: u32,
@@ -244,6 +293,8 @@ impl Default for AgentSetup {
         let d = EpisodeOptions::default();
         Self {
             models: ModelsConfig::default(),
+            skill_timeout: d.skill_timeout,
+            limits: ControllerLimits::default(),
             history: 16,
             module_timeout: d.module_timeout,
             max_model_calls: d.max_model_calls,
@@ -278,21 +329,10 @@ async fn run_one(
     };
     let seed = args.seed.unwrap_or(s.seed);
     let recorder = match &args.log_dir {
-        Some(dir) => Some(
-            start_recorder(
-                &bus,
-                dir,
-                s,
-                seed,
-                mode,
-                args.agent.as_deref(),
-                args.cassette.as_deref(),
-            )
-            .await?,
-        ),
+        Some(dir) => Some(start_recorder(&bus, dir, s, seed, mode, args, agent).await?),
         None => None,
     };
-    let skill_timeout = Duration::from_secs_f64(args.skill_timeout);
+    let skill_timeout = agent.skill_timeout;
     let report = match mode {
         Mode::ActionList(plan) => {
             let opts = OpenLoopOptions {
@@ -303,15 +343,22 @@ async fn run_one(
             run_action_list(&bus, plan, opts).await?
         }
         Mode::Agent(config) => {
-            let _actors = ActorSet::build(
-                &bus,
-                &ActorKind::ALL,
-                &agent.models,
-                agent.history,
-                skill_timeout,
-            )
-            .await
-            .map_err(|e| CliError::Input(format!("--agent: {e}")))?;
+            let kinds: Vec<ActorKind> = ActorKind::ALL
+                .into_iter()
+                .filter(|k| args.planner_errors.is_none() || *k != ActorKind::Planner)
+                .collect();
+            let mut actors =
+                ActorSet::build(&bus, &kinds, &agent.models, agent.history, skill_timeout)
+                    .await
+                    .map_err(|e| CliError::Input(format!("--agent: {e}")))?;
+            if let Some(rate) = args.planner_errors {
+                let model = ErrorModel {
+                    rate,
+                    seed: episode_error_seed(args.planner_errors_seed, seed, &s.name),
+                };
+                let planner = ErrorPlanner::new(SearchPlanner, model);
+                actors.planner(&bus, Box::new(planner)).await?;
+            }
             let opts = EpisodeOptions {
                 seed: args.seed,
                 controller: *config,
@@ -348,9 +395,11 @@ async fn start_recorder(
     s: &Scenario,
     seed: u64,
     mode: &Mode,
-    agent_file: Option<&std::path::Path>,
-    cassette: Option<&std::path::Path>,
+    args: &SimArgs,
+    agent: &AgentSetup,
 ) -> Result<Recorder, CliError> {
+    let (agent_file, cassette) = (args.agent.as_deref(), args.cassette.as_deref());
+    let planner_errors = args.planner_errors.map(|r| (r, args.planner_errors_seed));
     let path = clea_bus::record::unused_path(dir, &format!("{}-seed{seed}", s.name));
     let mut metadata = BTreeMap::from([
         ("scenario".to_string(), s.name.clone()),
@@ -382,6 +431,19 @@ async fn start_recorder(
             }
             metadata.insert("critic".into(), if c.critic { "on" } else { "off" }.into());
             metadata.insert("open_loop".into(), c.open_loop.to_string());
+            // The settings as resolved (flags, file, defaults): `clea rerun` uses these.
+            metadata.insert(
+                "skill_timeout_s".into(),
+                agent.skill_timeout.as_secs_f64().to_string(),
+            );
+            metadata.insert(
+                "limits".into(),
+                serde_json::to_string(&c.limits).map_err(anyhow::Error::from)?,
+            );
+            if let Some((rate, seed)) = planner_errors {
+                metadata.insert("planner_errors".into(), rate.to_string());
+                metadata.insert("planner_errors_seed".into(), seed.to_string());
+            }
         }
     }
     let scenario_text = std::fs::read(&s.file).unwrap_or_default();
