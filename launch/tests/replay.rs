@@ -1,6 +1,7 @@
 //! `clea replay`, `clea rerun` and `clea diff` on logs produced by `clea sim`.
 
 use clea_bus::{Bus, BusConfig};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -378,4 +379,91 @@ fn unreadable_logs_are_bad_input_and_logs_are_never_overwritten() {
     let out = clea(&["rerun", plan_log.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("fixed action list"), "{}", text(&out));
+}
+
+/// A launch file's `agent:` settings reach the episode (`clea sim --agent`), a flag wins over
+/// them, the log records them as resolved, and `clea rerun` uses the recorded ones: with the
+/// 30 s default it would let the 0.6 s skills finish and the runs would part.
+#[test]
+fn launch_file_settings_are_honoured_recorded_and_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = slow_scenario(dir.path(), 0.6);
+    let agent = dir.path().join("agent.yaml");
+    std::fs::write(
+        &agent,
+        "actors: [observer, memory, planner, critic, executor]\nagent: { skill_timeout_s: 0.2 }\n",
+    )
+    .unwrap();
+    let logs = dir.path().join("logs");
+    let log = record(
+        scenario.to_str().unwrap(),
+        &logs,
+        &["--agent", agent.to_str().unwrap()],
+    );
+    let meta = clea_bus::record::read_log(&log).unwrap().metadata;
+    assert_eq!(meta["skill_timeout_s"], "0.2");
+    let limits: Value = serde_json::from_str(&meta["limits"]).unwrap();
+    assert_eq!(limits["max_repeated_failures"], 3);
+    let report = clea(&[
+        "sim",
+        scenario.to_str().unwrap(),
+        "--agent",
+        agent.to_str().unwrap(),
+        "--json",
+    ]);
+    let r: Value = serde_json::from_slice(&report.stdout).unwrap();
+    let ep = &r["episodes"][0];
+    assert_eq!(ep["success"], false, "{ep}");
+    assert!(ep["reason"].as_str().unwrap().contains("timed out"), "{ep}");
+    let out = clea(&["rerun", log.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("identical"), "{}", text(&out));
+    // --skill-timeout wins over the file.
+    let out = clea(&[
+        "sim",
+        scenario.to_str().unwrap(),
+        "--agent",
+        agent.to_str().unwrap(),
+        "--skill-timeout",
+        "20",
+        "--json",
+    ]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["episodes"][0]["success"], true, "{}", text(&out));
+}
+
+/// `agent.limits` bounds the controller: one plan is too few for a seven-action task (plans
+/// hold at most five actions).
+#[test]
+fn launch_file_limits_bound_the_controller() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = dir.path().join("agent.yaml");
+    std::fs::write(
+        &agent,
+        "actors: [observer, memory, planner, critic, executor]\nagent: { limits: { max_plans: 1 } }\n",
+    )
+    .unwrap();
+    let task = kitchen("task-07-p2-fridge-left-open.yaml");
+    let out = clea(&["sim", &task, "--agent", agent.to_str().unwrap(), "--json"]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ep = &r["episodes"][0];
+    assert_eq!(ep["success"], false, "{ep}");
+    assert_eq!(ep["reason"], "plan budget of 1 used up", "{ep}");
+    // The same task passes with the default limits.
+    let out = clea(&["sim", &task, "--json"]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["episodes"][0]["success"], true);
+    // Zero is refused at load, naming the field.
+    std::fs::write(
+        &agent,
+        "actors: [planner]\nagent: { limits: { max_invalid_plans: 0 } }\n",
+    )
+    .unwrap();
+    let out = clea(&["sim", &task, "--agent", agent.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("agent.limits.max_invalid_plans: must be at least 1"),
+        "{}",
+        text(&out)
+    );
 }
