@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Implementation of one module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Backend {
     /// The embedded symbolic implementation.
@@ -20,7 +20,7 @@ pub enum Backend {
 }
 
 /// Settings of one module.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModuleConfig {
     /// Implementation.
@@ -45,7 +45,7 @@ pub struct ModuleConfig {
 }
 
 /// When the layered critic (`rules_then_model`) asks the model (CLEA's event-triggered critic).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelCriticCalls {
     /// On events: the first action of each plan (a new plan follows a start, a failed skill, a
@@ -62,7 +62,7 @@ fn two() -> u32 {
 }
 
 /// The module choices.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModulesConfig {
     /// Observer (`model`: a vision model on the robots' camera frames; `symbolic`: the robots'
@@ -93,7 +93,7 @@ impl ModulesConfig {
 }
 
 /// Model endpoints and module choices.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelsConfig {
     /// Named endpoints.

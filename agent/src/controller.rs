@@ -41,7 +41,9 @@ impl Default for ControllerConfig {
 
 /// How much failure an episode tolerates before it fails: a launch file's `agent.limits`
 /// (each field optional; these defaults are the only ones).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(default, deny_unknown_fields)]
 pub struct ControllerLimits {
     /// Most critic rejections in a row before the episode fails.

@@ -34,7 +34,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// A checked launch file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LaunchFile {
     /// Bus settings.
@@ -55,7 +55,7 @@ pub struct LaunchFile {
 }
 
 /// `controller:` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ControllerSection {
     /// Use the critic.
@@ -75,13 +75,55 @@ pub struct ControllerSection {
     pub log_dir: Option<PathBuf>,
 }
 
-/// `on` or `off`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// `on` or `off`; `true` and `false` too, since YAML 1.1 readers (PyYAML, many editors'
+/// tools) read an unquoted `on` as a boolean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(from = "OnOffText")]
 pub enum OnOffWord {
     /// Enabled.
     On,
     /// Disabled.
+    Off,
+}
+
+impl<'de> Deserialize<'de> for OnOffWord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = OnOffWord;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("on or off (or true / false)")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<OnOffWord, E> {
+                Ok(if v { OnOffWord::On } else { OnOffWord::Off })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OnOffWord, E> {
+                match v {
+                    "on" => Ok(OnOffWord::On),
+                    "off" => Ok(OnOffWord::Off),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// How `on`/`off` may be written: the schema of [`OnOffWord`].
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // only its schema is used
+enum OnOffText {
+    Word(Word),
+    Bool(bool),
+}
+
+/// The words.
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // only its schema is used
+enum Word {
+    On,
     Off,
 }
 
@@ -93,7 +135,7 @@ fn one() -> u32 {
 }
 
 /// `agent:` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentSection {
     /// History buffer length (entries).

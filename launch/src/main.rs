@@ -43,6 +43,7 @@ enum Command {
     Plan(cmd::plan::PlanArgs),
     /// Benchmarks against work written elsewhere (Embodied Agent Interface's VirtualHome).
     Bench(cmd::bench_eai::BenchArgs),
+    Schema(cmd::schema::SchemaArgs),
     #[cfg(feature = "perception")]
     Perceive(cmd::perceive::PerceiveArgs),
 }
@@ -106,6 +107,7 @@ fn main() {
             Command::Diff(args) => cmd::diff::run(args).await,
             Command::Plan(args) => cmd::plan::run(args).await,
             Command::Bench(args) => cmd::bench_eai::run(args).await,
+            Command::Schema(args) => cmd::schema::run(args).await,
             #[cfg(feature = "perception")]
             Command::Perceive(args) => cmd::perceive::run(args).await,
         }

@@ -27,7 +27,12 @@ fn json(out: &Output) -> Value {
 
 #[test]
 fn help_exists_for_every_command() {
-    for args in [&["--help"][..], &["sim", "--help"]] {
+    let commands = [
+        "sim", "run", "replay", "rerun", "diff", "plan", "bench", "schema",
+    ];
+    let helps = commands.iter().map(|c| vec![*c, "--help"]);
+    for args in std::iter::once(vec!["--help"]).chain(helps) {
+        let args = &args[..];
         let out = clea(args);
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
@@ -416,4 +421,90 @@ fn a_build_without_ros2_says_how_to_get_one() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("built without ROS 2 support"), "{err}");
     assert!(err.contains("make build-ros2"), "{err}");
+}
+
+/// The workspace's `.venv` Python (with `jsonschema`), or `$CLEA_PYTHON`.
+fn python() -> PathBuf {
+    std::env::var_os("CLEA_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/python"))
+}
+
+/// Check `files` (YAML) against the JSON Schema `schema` with Python's `jsonschema` (an
+/// implementation nobody here wrote); returns (passed, what it printed).
+fn check_with_jsonschema(schema: &std::path::Path, files: &[PathBuf]) -> (bool, String) {
+    let script = r#"
+import json, sys, yaml, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+bad = 0
+for f in sys.argv[2:]:
+    for e in jsonschema.Draft202012Validator(schema).iter_errors(yaml.safe_load(open(f))):
+        bad += 1
+        print(f"{f}: {'.'.join(map(str, e.absolute_path))}: {e.message}")
+sys.exit(1 if bad else 0)
+"#;
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(schema)
+        .args(files)
+        .output()
+        .expect("python runs (scripts/setup.sh makes .venv)");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn shipped_files_name_their_schema_and_pass_it() {
+    // The shipped schemas are what `clea schema` prints (from the loaders' Rust types).
+    for kind in ["launch", "robot"] {
+        let out = clea(&["schema", kind]);
+        assert!(out.status.success());
+        let shipped = std::fs::read_to_string(root().join(format!("launch/schemas/{kind}.json")))
+            .expect("a shipped schema");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            shipped,
+            "launch/schemas/{kind}.json is stale: clea schema {kind} > launch/schemas/{kind}.json"
+        );
+    }
+    // Every shipped file names its schema on its first line and passes it.
+    let mut by_schema: std::collections::BTreeMap<String, Vec<PathBuf>> = Default::default();
+    for entry in std::fs::read_dir(root().join("launch/files")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let first = text.lines().next().unwrap_or_default();
+            let schema = first
+                .strip_prefix("# yaml-language-server: $schema=")
+                .unwrap_or_else(|| panic!("{}: no $schema line first", path.display()));
+            by_schema.entry(schema.to_string()).or_default().push(path);
+        }
+    }
+    assert_eq!(by_schema.len(), 2, "{by_schema:?}");
+    for (schema, files) in &by_schema {
+        let schema = root().join("launch/files").join(schema);
+        let (ok, printed) = check_with_jsonschema(&schema, files);
+        assert!(ok, "{printed}");
+    }
+    // The schema does reject: an unknown field, a wrong type, an unknown actor.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "actors: [observer, navigator]\nagent: { history: many, skill_timeout: 3 }\n",
+    )
+    .unwrap();
+    let (ok, printed) = check_with_jsonschema(&root().join("launch/schemas/launch.json"), &[bad]);
+    assert!(!ok, "{printed}");
+    for field in ["actors.1", "agent.history", "agent: Additional properties"] {
+        assert!(printed.contains(field), "{field} not reported:\n{printed}");
+    }
 }

@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 /// How replies are constrained to a JSON schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Structured {
     /// `response_format: {type: json_schema, json_schema: {name, schema, strict}}` (OpenAI,
@@ -27,7 +29,7 @@ pub enum Structured {
 }
 
 /// One endpoint, as configured in a launch file (`endpoints:`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointConfig {
     /// Base URL up to and including `/v1`, e.g. `http://127.0.0.1:8080/v1`.

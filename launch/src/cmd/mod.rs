@@ -8,5 +8,6 @@ pub mod plan;
 pub mod replay;
 pub mod rerun;
 pub mod run;
+pub mod schema;
 pub mod sim;
 pub mod sim_domain;

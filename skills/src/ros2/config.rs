@@ -91,7 +91,7 @@ pub enum ConfigError {
 }
 
 /// A launch file for the ROS 2 adapter: the bus to join and the robot to bridge.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ros2LaunchFile {
     /// The bus (same fields as in `clea run` launch files).
@@ -117,7 +117,7 @@ impl Ros2LaunchFile {
 }
 
 /// One robot: its ROS 2 node, cameras, skill mappings, named poses and e-stop topic.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RobotConfig {
     /// Robot name on the bus (`clea/<ns>/robot/<name>/...`), e.g. `robot_1`.
@@ -146,7 +146,7 @@ pub struct RobotConfig {
 }
 
 /// Topics of one camera (`sensor_msgs/msg/Image` and `sensor_msgs/msg/CameraInfo`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CameraConfig {
     /// Colour image topic -> bus `.../camera/<cam>/image` (raw) or
@@ -183,7 +183,7 @@ impl CameraConfig {
 }
 
 /// QoS of camera subscriptions.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CameraQos {
     /// Best effort, keep last 5 (matches both reliable and best-effort publishers).
@@ -194,7 +194,7 @@ pub enum CameraQos {
 }
 
 /// How a skill maps onto the robot's ROS 2 interface.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkillMapping {
     /// `action` or `service`.
@@ -250,7 +250,7 @@ fn default_accept() -> f64 {
 }
 
 /// Action or service.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InterfaceKind {
     /// A ROS 2 action (goal, feedback, result, cancel).
@@ -260,7 +260,7 @@ pub enum InterfaceKind {
 }
 
 /// A named pose (a navigation point) in a fixed frame.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamedPose {
     /// Frame, e.g. `map`.
@@ -291,7 +291,7 @@ impl NamedPose {
 }
 
 /// E-stop output: the adapter publishes `std_msgs/msg/Bool` (`true`: engaged) on `topic`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EStopConfig {
     /// Topic, e.g. `/emergency_stop`.
