@@ -1,6 +1,7 @@
 //! Launch files (YAML): which actors run in this process, on which bus, with which settings.
 //!
 //! ```yaml
+//! kind: launch                                              # optional: what the file is
 //! bus: { namespace: clea, connect: [tcp/127.0.0.1:7447] }   # clea_bus::BusConfig
 //! actors: [observer, memory, planner, critic, executor]     # module actors to run here
 //! controller:                                               # optional: run episodes from here
@@ -37,6 +38,13 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LaunchFile {
+    /// What the file is: `launch` (optional; without it, a file without a `robot:` key is one).
+    #[serde(default)]
+    #[expect(
+        dead_code,
+        reason = "read only to be checked: deserializing refuses another kind"
+    )]
+    pub kind: Option<LaunchKind>,
     /// Bus settings.
     #[serde(default)]
     pub bus: BusConfig,
@@ -52,6 +60,14 @@ pub struct LaunchFile {
     /// Model endpoints and which modules use them.
     #[serde(default)]
     pub models: clea_agent::backends::ModelsConfig,
+}
+
+/// The `kind:` of an actor launch file: only `launch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LaunchKind {
+    /// An actor launch file.
+    Launch,
 }
 
 /// `controller:` section.

@@ -12,12 +12,20 @@ use clea_bus::msg::WorldVocabulary;
 use clea_skills::ros2::Ros2LaunchFile;
 use std::path::Path;
 
-/// Whether the YAML text is a robot launch file (a mapping with a `robot:` key). A file that
-/// does not parse (a syntax error, a duplicate key) counts as one when a line starts with
-/// `robot:`, so its error comes from the robot file's checks, not the actor launch file's.
+/// Whether the YAML text is a robot launch file: its `kind:` says `robot`, or, without a
+/// `kind:`, it is a mapping with a `robot:` key. A file that does not parse (a syntax error, a
+/// duplicate key) counts as one when a line starts with `kind: robot` or `robot:`, so its error
+/// comes from the robot file's checks, not the actor launch file's. Any other `kind:` is the
+/// actor launch file's to refuse.
 pub fn is_robot_file(text: &str) -> bool {
     match serde_yaml::from_str::<serde_yaml::Value>(text) {
-        Ok(v) => v.as_mapping().is_some_and(|m| m.contains_key("robot")),
+        Ok(v) => v.as_mapping().is_some_and(|m| match m.get("kind") {
+            Some(k) => k.as_str() == Some("robot"),
+            None => m.contains_key("robot"),
+        }),
+        Err(_) if text.lines().any(|l| l.starts_with("kind:")) => {
+            text.lines().any(|l| l.trim_end() == "kind: robot")
+        }
         Err(_) => text
             .lines()
             .any(|l| l.starts_with("robot:") || l.starts_with("\"robot\":")),

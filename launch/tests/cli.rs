@@ -215,6 +215,12 @@ fn bad_launch_files_exit_2_with_file_field_and_reason() {
             "models.endpoints.e.max_retries: must be at most 100",
         ),
         ("{}\n", "nothing to run"),
+        ("actors: [planner]\ncontroller: { critic: maybe }\n", "controller.critic: invalid value: string \"maybe\", expected on or off"),
+        ("actors: [planner]\nagent: { limits: { max_plans: 0 } }\n", "agent.limits.max_plans: must be at least 1"),
+        // A file says what it is: a kind the loader does not read is refused, not guessed.
+        ("kind: scenario\nactors: [planner]\n", "kind: unknown variant `scenario`, expected `launch`"),
+        // `kind: robot` makes it a robot file, whose checks name what a robot file lacks.
+        ("kind: robot\nactors: [planner]\n", "unknown field `actors`"),
     ];
     for (i, (text, want)) in cases.iter().enumerate() {
         let f = dir.path().join(format!("l{i}.yaml"));

@@ -94,6 +94,9 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ros2LaunchFile {
+    /// What the file is: `robot` (optional; without it, a file with a `robot:` key is one).
+    #[serde(default)]
+    pub kind: Option<RobotKind>,
     /// The bus (same fields as in `clea run` launch files).
     #[serde(default)]
     pub bus: clea_bus::BusConfig,
@@ -104,6 +107,14 @@ pub struct Ros2LaunchFile {
     pub world: Option<PathBuf>,
     /// The robot.
     pub robot: RobotConfig,
+}
+
+/// The `kind:` of a robot launch file: only `robot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RobotKind {
+    /// A ROS 2 robot launch file.
+    Robot,
 }
 
 impl Ros2LaunchFile {
