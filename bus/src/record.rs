@@ -557,6 +557,20 @@ fn merge_by_time(a: Vec<LoggedMessage>, b: Vec<LoggedMessage>) -> Vec<LoggedMess
     out
 }
 
+/// The little-endian `u64` at `at` in `bytes` (MCAP's integers), `None` past the end.
+fn le_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(
+        bytes.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
+}
+
+/// The little-endian `u32` at `at` in `bytes`, `None` past the end.
+fn le_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        bytes.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
 /// The first chunk record whose uncompressed size cannot be right (MCAP spec, Chunk record:
 /// `message_start_time u64, message_end_time u64, uncompressed_size u64, uncompressed_crc u32,
 /// compression string, records bytes`): an uncompressed chunk's size must equal its records'
@@ -564,21 +578,18 @@ fn merge_by_time(a: Vec<LoggedMessage>, b: Vec<LoggedMessage>) -> Vec<LoggedMess
 /// the scan; the reader reports them. Returns (byte offset, reason).
 fn chunk_size_damage(bytes: &[u8]) -> Option<(usize, String)> {
     const CHUNK: u8 = 0x06;
-    let u64_at = |b: &[u8], i: usize| -> Option<u64> {
-        Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?))
-    };
     let mut at = mcap::MAGIC.len();
-    while let (Some(&opcode), Some(len)) = (bytes.get(at), u64_at(bytes, at + 1)) {
+    while let (Some(&opcode), Some(len)) = (bytes.get(at), le_u64(bytes, at + 1)) {
         let start = at + 9;
         let end = usize::try_from(len)
             .ok()
             .and_then(|l| start.checked_add(l))?;
         let body = bytes.get(start..end)?;
         if opcode == CHUNK {
-            let size = u64_at(body, 16)?;
-            let name_len = u32::from_le_bytes(body.get(28..32)?.try_into().ok()?) as usize;
+            let size = le_u64(body, 16)?;
+            let name_len = le_u32(body, 28)? as usize;
             let compressed = name_len > 0;
-            let records = u64_at(body, 32 + name_len)?;
+            let records = le_u64(body, 32 + name_len)?;
             if (!compressed && size != records) || (compressed && size > 1 << 30) {
                 return Some((
                     at,
@@ -604,18 +615,12 @@ fn section_crc_damage(bytes: &[u8]) -> Option<(usize, String)> {
     const DATA_END: u8 = 0x0F;
     const FOOTER_LEN: usize = 1 + 8 + 8 + 8 + 4;
     const DATA_END_LEN: usize = 1 + 8 + 4;
-    let u32_at = |i: usize| -> Option<u32> {
-        Some(u32::from_le_bytes(bytes.get(i..i + 4)?.try_into().ok()?))
-    };
-    let u64_at = |i: usize| -> Option<u64> {
-        Some(u64::from_le_bytes(bytes.get(i..i + 8)?.try_into().ok()?))
-    };
     let footer_at = bytes.len().checked_sub(mcap::MAGIC.len() + FOOTER_LEN)?;
-    if bytes[footer_at] != FOOTER || u64_at(footer_at + 1)? != (FOOTER_LEN - 9) as u64 {
+    if bytes[footer_at] != FOOTER || le_u64(bytes, footer_at + 1)? != (FOOTER_LEN - 9) as u64 {
         return Some((footer_at, "no footer before the end magic".into()));
     }
-    let summary_start = u64_at(footer_at + 9)?;
-    let summary_crc = u32_at(footer_at + 25)?;
+    let summary_start = le_u64(bytes, footer_at + 9)?;
+    let summary_crc = le_u32(bytes, footer_at + 25)?;
     // Without a summary section, the data section ends at the footer.
     let data_end_at = match usize::try_from(summary_start) {
         Ok(0) => footer_at,
@@ -632,10 +637,10 @@ fn section_crc_damage(bytes: &[u8]) -> Option<(usize, String)> {
     let Some(data_end_at) = data_end_at else {
         return Some((footer_at, "no data end record before the summary".into()));
     };
-    if bytes[data_end_at] != DATA_END || u64_at(data_end_at + 1)? != 4 {
+    if bytes[data_end_at] != DATA_END || le_u64(bytes, data_end_at + 1)? != 4 {
         return Some((data_end_at, "no data end record before the summary".into()));
     }
-    let data_crc = u32_at(data_end_at + 9)?;
+    let data_crc = le_u32(bytes, data_end_at + 9)?;
     if data_crc != 0 && crc32fast::hash(&bytes[..data_end_at]) != data_crc {
         return Some((data_end_at, "the data section fails its CRC".into()));
     }

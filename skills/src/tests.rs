@@ -143,11 +143,17 @@ fn every_skill_succeeds_and_applies_effects() {
     assert!(s.settle(&v).is_empty(), "roasting happens once");
 }
 
+/// [`state`] after robot_1 picked the apple from the table.
+fn holding_apple() -> WorldState {
+    let mut s = state();
+    s.apply(&call("pick_from(robot_1, apple, table)"));
+    s
+}
+
 #[test]
 fn each_failure_reason() {
     let v = vocab();
-    let mut holding = state();
-    holding.apply(&call("pick_from(robot_1, apple, table)"));
+    let holding = holding_apple();
     let cases = [
         (
             state(),
@@ -323,8 +329,7 @@ fn a_scoped_call_schema_cannot_name_an_object_off_task() {
 #[test]
 fn each_repair_comes_from_the_state_it_is_asked_about() {
     let v = vocab();
-    let mut holding = state();
-    holding.apply(&call("pick_from(robot_1, apple, table)"));
+    let holding = holding_apple();
     let cases = [
         (
             state(),

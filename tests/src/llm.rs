@@ -292,3 +292,26 @@ pub fn prompt_texts(body: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The endpoints of a `ModelsConfig` for a local test server at `server_uri` (wiremock's
+/// `MockServer::uri()`): one endpoint named `mock` serving `model`, JSON-schema replies, 5 s per
+/// attempt, `max_retries` retries 50 ms apart.
+pub fn mock_endpoints(
+    server_uri: &str,
+    model: &str,
+    max_retries: u32,
+) -> std::collections::BTreeMap<String, clea_agent::model::client::EndpointConfig> {
+    let endpoint = clea_agent::model::client::EndpointConfig {
+        base_url: format!("{server_uri}/v1"),
+        model: model.into(),
+        api_key_env: None,
+        temperature: 0.0,
+        max_tokens: 256,
+        timeout_s: 5.0,
+        max_retries,
+        backoff_s: 0.05,
+        max_retry_after_s: 60.0,
+        structured: clea_agent::model::client::Structured::JsonSchema,
+    };
+    [("mock".to_string(), endpoint)].into_iter().collect()
+}

@@ -11,10 +11,10 @@
 use clea_agent::actors::{ActorKind, ActorSet};
 use clea_agent::backends::{Backend, ModelCriticCalls, ModelsConfig, ModuleConfig};
 use clea_agent::episode::{run_episode, EpisodeOptions};
-use clea_agent::model::client::{EndpointConfig, Structured};
 use clea_agent::report::EpisodeReport;
 use clea_bus::{Bus, BusConfig};
 use clea_tests::e2e::kitchen;
+use clea_tests::llm::mock_endpoints;
 use clea_tests::{unique_namespace, within};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -124,23 +124,7 @@ async fn episode(test: &str, calls: ModelCriticCalls) -> EpisodeReport {
         ..Default::default()
     };
     let models = ModelsConfig {
-        endpoints: [(
-            "mock".to_string(),
-            EndpointConfig {
-                base_url: format!("{}/v1", server.uri()),
-                model: "scripted".into(),
-                api_key_env: None,
-                temperature: 0.0,
-                max_tokens: 256,
-                timeout_s: 5.0,
-                max_retries: 1,
-                backoff_s: 0.05,
-                max_retry_after_s: 60.0,
-                structured: Structured::JsonSchema,
-            },
-        )]
-        .into_iter()
-        .collect(),
+        endpoints: mock_endpoints(&server.uri(), "scripted", 1),
         modules: clea_agent::backends::ModulesConfig {
             planner: module(Backend::Model),
             critic: module(Backend::RulesThenModel),

@@ -15,7 +15,6 @@ use clea_agent::actors::{ActorKind, ActorSet};
 use clea_agent::backends::{Backend, ModelsConfig, ModuleConfig};
 use clea_agent::controller::ControllerConfig;
 use clea_agent::episode::{run_episode, EpisodeOptions};
-use clea_agent::model::client::{EndpointConfig, Structured};
 use clea_agent::modules::{ModuleError, Observer};
 use clea_agent::report::EpisodeReport;
 use clea_agent::symbolic::StructuredObserver;
@@ -25,7 +24,7 @@ use clea_bus::msg::{
 use clea_bus::{Bus, BusConfig, Subscription};
 use clea_skills::state::Location;
 use clea_tests::e2e::kitchen;
-use clea_tests::llm::{outside_literals, prompt_texts};
+use clea_tests::llm::{mock_endpoints, outside_literals, prompt_texts};
 use clea_tests::{unique_namespace, within};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -180,23 +179,7 @@ async fn episode_with(
         .await
         .expect("simulated robots");
     let models = ModelsConfig {
-        endpoints: [(
-            "mock".to_string(),
-            EndpointConfig {
-                base_url: format!("{}/v1", server.uri()),
-                model: "obedient".into(),
-                api_key_env: None,
-                temperature: 0.0,
-                max_tokens: 256,
-                timeout_s: 5.0,
-                max_retries: 1,
-                backoff_s: 0.05,
-                max_retry_after_s: 60.0,
-                structured: Structured::JsonSchema,
-            },
-        )]
-        .into_iter()
-        .collect(),
+        endpoints: mock_endpoints(&server.uri(), "obedient", 1),
         modules: clea_agent::backends::ModulesConfig {
             planner: ModuleConfig {
                 backend: Backend::Model,

@@ -7,10 +7,9 @@
 use clea_agent::actors::{ActorKind, ActorSet};
 use clea_agent::backends::{Backend, ModelsConfig, ModuleConfig};
 use clea_agent::episode::{run_episode, EpisodeOptions};
-use clea_agent::model::client::{EndpointConfig, Structured};
 use clea_bus::{Bus, BusConfig};
 use clea_tests::e2e::kitchen;
-use clea_tests::llm::prompt_texts;
+use clea_tests::llm::{mock_endpoints, prompt_texts};
 use clea_tests::{unique_namespace, within};
 use serde_json::Value;
 use std::time::Duration;
@@ -50,23 +49,7 @@ async fn the_memory_template_of_a_launch_file_is_the_prompt_the_model_gets() {
         .await
         .expect("simulated robots");
     let models = ModelsConfig {
-        endpoints: [(
-            "mock".to_string(),
-            EndpointConfig {
-                base_url: format!("{}/v1", server.uri()),
-                model: "scripted".into(),
-                api_key_env: None,
-                temperature: 0.0,
-                max_tokens: 256,
-                timeout_s: 5.0,
-                max_retries: 0,
-                backoff_s: 0.05,
-                max_retry_after_s: 60.0,
-                structured: Structured::JsonSchema,
-            },
-        )]
-        .into_iter()
-        .collect(),
+        endpoints: mock_endpoints(&server.uri(), "scripted", 0),
         modules: clea_agent::backends::ModulesConfig {
             memory: ModuleConfig {
                 backend: Backend::Model,
