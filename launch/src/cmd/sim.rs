@@ -2,6 +2,7 @@
 //! of a domain written as data (PDDL + skill binding) go to [`super::sim_domain`].
 
 use crate::error::CliError;
+use crate::launchfile::AgentSection;
 use crate::table;
 use clap::{Args, ValueEnum};
 use clea_agent::actors::{ActorKind, ActorSet};
@@ -196,29 +197,10 @@ pub async fn run_suite(args: &SimArgs) -> Result<Option<SuiteReport>, CliError> 
                 }
                 lf.models.cassette = Some(c.clone());
             }
-            AgentSetup {
-                models: lf.models,
-                skill_timeout: Duration::from_secs_f64(
-                    args.skill_timeout.unwrap_or(lf.agent.skill_timeout_s),
-                ),
-                limits: args.limits.unwrap_or(lf.agent.limits),
-                history: lf.agent.history,
-                module_timeout: Duration::from_secs_f64(lf.agent.module_timeout_s),
-                max_model_calls: lf.agent.max_model_calls,
-                max_model_tokens: lf.agent.max_model_tokens,
-                max_wall_time: lf.agent.max_wall_time_s.map(Duration::from_secs_f64),
-            }
+            AgentSetup::new(&lf.agent, lf.models, &args)
         }
-        None => {
-            let d = AgentSetup::default();
-            AgentSetup {
-                skill_timeout: args
-                    .skill_timeout
-                    .map_or(d.skill_timeout, Duration::from_secs_f64),
-                limits: args.limits.unwrap_or(d.limits),
-                ..d
-            }
-        }
+        // Without a file, the file's defaults: they are the only ones.
+        None => AgentSetup::new(&AgentSection::default(), ModelsConfig::default(), &args),
     };
     // Resolve every action list before anything runs: bad input fails fast with exit code 2.
     let mut modes: Vec<Mode> = Vec::new();
@@ -288,18 +270,20 @@ struct AgentSetup {
     max_wall_time: Option<Duration>,
 }
 
-impl Default for AgentSetup {
-    fn default() -> Self {
-        let d = EpisodeOptions::default();
+impl AgentSetup {
+    /// The settings of `agent` and `models`, with the flags of `args` in their place where given.
+    fn new(agent: &AgentSection, models: ModelsConfig, args: &SimArgs) -> Self {
         Self {
-            models: ModelsConfig::default(),
-            skill_timeout: d.skill_timeout,
-            limits: ControllerLimits::default(),
-            history: 16,
-            module_timeout: d.module_timeout,
-            max_model_calls: d.max_model_calls,
-            max_model_tokens: d.max_model_tokens,
-            max_wall_time: None,
+            models,
+            skill_timeout: Duration::from_secs_f64(
+                args.skill_timeout.unwrap_or(agent.skill_timeout_s),
+            ),
+            limits: args.limits.unwrap_or(agent.limits),
+            history: agent.history,
+            module_timeout: Duration::from_secs_f64(agent.module_timeout_s),
+            max_model_calls: agent.max_model_calls,
+            max_model_tokens: agent.max_model_tokens,
+            max_wall_time: agent.max_wall_time_s.map(Duration::from_secs_f64),
         }
     }
 }
