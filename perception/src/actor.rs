@@ -25,6 +25,7 @@ use crate::geometry::{DepthRange, FrameTransform, Intrinsics, TransformConfig};
 use crate::image::{DepthImage, Image};
 use crate::observer::{DetectorObserver, ObserverConfig};
 use crate::pipeline::{check_same_size, Geometry, Pipeline};
+use crate::watch::{Change, SilenceWatch};
 use clea_bus::msg::{
     ActionRecord, CameraImage, CameraInfo, CompressedImage, Detections, EpisodeEvent, Header,
 };
@@ -36,6 +37,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// One camera the actor serves (`cameras:` entries of a perception config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -63,10 +65,18 @@ pub struct CameraConfig {
     /// Detector-based observer for this camera's robot.
     #[serde(default)]
     pub observer: Option<ObserverConfig>,
+    /// Warn when no colour frame arrived for this long, s (default 10; 0: never). Frames that
+    /// never arrive are most often a topology problem (see [`crate::watch`]).
+    #[serde(default = "default_no_frame_warn")]
+    pub no_frame_warn_s: f64,
 }
 
 fn default_tolerance() -> f64 {
     0.02
+}
+
+fn default_no_frame_warn() -> f64 {
+    10.0
 }
 
 impl CameraConfig {
@@ -81,6 +91,7 @@ impl CameraConfig {
             depth_range: DepthRange::default(),
             sync_tolerance_s: default_tolerance(),
             observer: None,
+            no_frame_warn_s: default_no_frame_warn(),
         }
     }
 }
@@ -115,10 +126,8 @@ impl PerceptionConfig {
                 .unwrap_or_else(|| "<document>".into()),
             reason: e.to_string(),
         })?;
-        if c.detector.model.is_relative() {
-            if let Some(dir) = path.parent() {
-                c.detector.model = dir.join(&c.detector.model);
-            }
+        if let Some(dir) = path.parent() {
+            c.resolve_paths(dir);
         }
         c.check().map_err(|e| match e {
             Error::Config { field, reason, .. } => Error::Config {
@@ -129,6 +138,18 @@ impl PerceptionConfig {
             other => other,
         })?;
         Ok(c)
+    }
+
+    /// Make the relative file paths (the model, the runtime library) relative to `dir`, the
+    /// folder of the file the config came from.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        let d = &mut self.detector;
+        if d.model.is_relative() {
+            d.model = dir.join(&d.model);
+        }
+        if let Some(lib) = d.runtime.dylib_path.as_mut().filter(|l| l.is_relative()) {
+            *lib = dir.join(&*lib);
+        }
     }
 
     /// Check the cameras (names, transforms, intrinsics, observers).
@@ -158,6 +179,12 @@ fn check_cameras(cameras: &[CameraConfig]) -> Result<()> {
         if !(c.sync_tolerance_s.is_finite() && c.sync_tolerance_s >= 0.0) {
             return Err(Error::config(at("sync_tolerance_s"), "must be >= 0"));
         }
+        if !(c.no_frame_warn_s.is_finite() && c.no_frame_warn_s >= 0.0) {
+            return Err(Error::config(
+                at("no_frame_warn_s"),
+                "must be >= 0 (0: never warn)",
+            ));
+        }
         if let Some(o) = &c.observer {
             o.check()
                 .map_err(|e| Error::config(at("observer"), e.to_string()))?;
@@ -175,6 +202,8 @@ pub struct Stats {
     pub dropped: AtomicU64,
     /// Frames that failed (logged).
     pub errors: AtomicU64,
+    /// Cameras that are silent now: no colour frame for longer than their `no_frame_warn_s`.
+    pub silent_cameras: AtomicU64,
 }
 
 /// A running perception actor; dropping it stops its tasks.
@@ -267,6 +296,11 @@ impl PerceptionActor {
                 images: VecDeque::new(),
                 depths: VecDeque::new(),
                 warned_no_intrinsics: false,
+                silence: SilenceWatch::new(
+                    (cam.no_frame_warn_s > 0.0)
+                        .then(|| Duration::from_secs_f64(cam.no_frame_warn_s)),
+                    Instant::now(),
+                ),
             };
             tasks.push(tokio::spawn(task.run(subs)));
         }
@@ -310,6 +344,7 @@ struct CameraTask {
     images: VecDeque<Frame>,
     depths: VecDeque<CameraImage>,
     warned_no_intrinsics: bool,
+    silence: SilenceWatch,
 }
 
 /// A colour frame as it arrived: raw pixels or a compressed file (decoded only if processed).
@@ -347,10 +382,24 @@ fn stamp(i: &impl Stamped) -> f64 {
     i.stamp()
 }
 
+/// A deadline that never comes, for a `select!` branch that is off.
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
 impl CameraTask {
     async fn run(mut self, subs: Subs) {
         loop {
+            let deadline = self
+                .silence
+                .deadline()
+                .map_or_else(far_future, tokio::time::Instant::from_std);
             tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {
+                    let change = self.silence.check(Instant::now());
+                    self.watch(change);
+                    continue;
+                }
                 m = subs.images.recv() => match m {
                     Some((_, img)) => self.push_image(Frame::Raw(img)),
                     None => break,
@@ -388,7 +437,36 @@ impl CameraTask {
         }
     }
 
+    /// Report a camera going silent or coming back (a warning, and the `silent_cameras` gauge).
+    fn watch(&self, change: Option<Change>) {
+        let (robot, camera) = (&self.cam.robot, &self.cam.camera);
+        let keys = &self.bus.keys;
+        match change {
+            Some(Change::WentSilent(age)) => {
+                self.stats.silent_cameras.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    "camera {robot}/{camera}: no frame on {} or {} for {:.0} s: is its publisher \
+                     reachable? (zenoh peers that only connect to the same peer do not hear each \
+                     other: connect both to one `clea router`)",
+                    keys.camera_image(robot, camera),
+                    keys.camera_compressed(robot, camera),
+                    age.as_secs_f64()
+                );
+            }
+            Some(Change::Resumed(gap)) => {
+                self.stats.silent_cameras.fetch_sub(1, Ordering::Relaxed);
+                tracing::info!(
+                    "camera {robot}/{camera}: frames again after {:.1} s",
+                    gap.as_secs_f64()
+                );
+            }
+            None => {}
+        }
+    }
+
     fn push_image(&mut self, img: Frame) {
+        let change = self.silence.on_sample(Instant::now());
+        self.watch(change);
         self.images.push_back(img);
         while self.images.len() > MAX_PENDING_IMAGES {
             self.images.pop_front();

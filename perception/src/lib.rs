@@ -23,7 +23,8 @@
 //! - [`pipeline`]: detector + geometry: one frame to bus detections.
 //! - [`draw`]: annotated debug images.
 //! - [`actor`]: the perception actor on the bus; [`observer`]: the detector-based observer that
-//!   maps labels and 3D positions to world-vocabulary names and receptacles.
+//!   maps labels and 3D positions to world-vocabulary names and receptacles; [`watch`]: the
+//!   silence check that warns when a camera's frames stop or never arrive.
 //!
 //! Design choice: the decoders never see ort or OpenCV types; they take `&[f32]` tensors with
 //! their shapes and a [`image::Letterbox`], so they are tested exactly with constant tensors,
@@ -45,6 +46,7 @@ pub mod mask;
 pub mod observer;
 pub mod pipeline;
 pub mod session;
+pub mod watch;
 
 pub use container::ImageLimits;
 pub use detector::{Detector, DetectorConfig, Family, ImageDetection, OnnxDetector};

@@ -338,3 +338,53 @@ async fn compressed_frames_become_detections() {
     assert_eq!(actor.stats().errors.load(Ordering::Relaxed), 1);
     assert_eq!(actor.stats().frames.load(Ordering::Relaxed), 1);
 }
+
+/// Wait until `f` holds, polling every 10 ms; false after `within`.
+async fn eventually(within: Duration, f: impl Fn() -> bool) -> bool {
+    let end = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < end {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    f()
+}
+
+/// A camera whose frames never come is reported silent after its `no_frame_warn_s`, and no
+/// longer once a frame arrives; one with frames is never silent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_without_frames_is_reported_silent_until_one_arrives() {
+    let bus = Bus::open(&BusConfig::default()).await.unwrap();
+    let mut c = config();
+    c.cameras[0].depth = false;
+    c.cameras[0].observer = None;
+    c.cameras[0].no_frame_warn_s = 0.3;
+    let dets: Subscription<Detections> = bus
+        .subscribe(&bus.keys.detections("robot_1"))
+        .await
+        .unwrap();
+    let actor = PerceptionActor::spawn(&bus, &c).await.unwrap();
+    let silent = || actor.stats().silent_cameras.load(Ordering::Relaxed);
+    assert!(
+        eventually(WAIT, || silent() == 1).await,
+        "no frame for 0.3 s: the camera is silent"
+    );
+    bus.publish(&bus.keys.camera_image("robot_1", "head"), &image(1.0))
+        .await
+        .unwrap();
+    next(&dets).await;
+    assert_eq!(silent(), 0, "a frame ends the silence");
+    // Off: never reported.
+    c.cameras[0].no_frame_warn_s = 0.0;
+    c.cameras[0].robot = "robot_2".into();
+    let quiet = PerceptionActor::spawn(&bus, &c).await.unwrap();
+    assert!(
+        !eventually(Duration::from_millis(600), || quiet
+            .stats()
+            .silent_cameras
+            .load(Ordering::Relaxed)
+            > 0)
+        .await
+    );
+}
