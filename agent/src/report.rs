@@ -50,6 +50,9 @@ pub struct EpisodeReport {
     /// The episode log, when one was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// The robot team (bus namespace) the episode ran on, when the process drove several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 impl EpisodeReport {
@@ -81,6 +84,7 @@ impl EpisodeReport {
             completion_tokens: 0,
             model_latency_s: 0.0,
             log: None,
+            team: None,
         }
     }
 }

@@ -23,6 +23,33 @@ pub struct BusConfig {
     /// Multicast scouting (off by default: deterministic tests, no stray peers).
     #[serde(default)]
     pub multicast_scouting: bool,
+    /// zenoh session mode: `peer` (default) or `client` (connects to a router and is routed by
+    /// it; needs `connect`, cannot `listen`).
+    #[serde(default)]
+    pub mode: SessionMode,
+}
+
+/// The zenoh mode of a process's session.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionMode {
+    /// Talks to the peers it connects to or that connect to it; forwards nothing.
+    #[default]
+    Peer,
+    /// Routed by the router it connects to (`clea router`): the mode of a fleet's processes.
+    Client,
+}
+
+impl SessionMode {
+    /// The name in launch files and zenoh's configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionMode::Peer => "peer",
+            SessionMode::Client => "client",
+        }
+    }
 }
 
 /// Default namespace of the runtime.
@@ -39,24 +66,39 @@ impl Default for BusConfig {
             listen: Vec::new(),
             connect: Vec::new(),
             multicast_scouting: false,
+            mode: SessionMode::Peer,
         }
     }
 }
 
 impl BusConfig {
-    /// The zenoh configuration for these settings (mode peer, gossip and multicast scouting as
-    /// configured, explicit endpoints).
+    /// The zenoh configuration for these settings (the mode, multicast scouting as configured,
+    /// explicit endpoints).
     ///
     /// # Errors
-    /// [`BusError::Config`] when an endpoint is not a valid zenoh locator.
+    /// [`BusError::Config`] when an endpoint is not a valid zenoh locator, or a client is given
+    /// listen endpoints or no connect endpoint.
     pub fn to_zenoh(&self) -> Result<zenoh::Config, BusError> {
+        if self.mode == SessionMode::Client {
+            if !self.listen.is_empty() {
+                return Err(BusError::Config(
+                    "mode client: a client cannot listen (remove listen, or use mode peer)".into(),
+                ));
+            }
+            if self.connect.is_empty() {
+                return Err(BusError::Config(
+                    "mode client: a client needs a router to connect to (connect: [tcp/HOST:7447])"
+                        .into(),
+                ));
+            }
+        }
         let mut c = zenoh::Config::default();
         let set = |c: &mut zenoh::Config, key: &str, value: String| {
             c.insert_json5(key, &value).map_err(|e| {
                 BusError::Config(format!("{key} = {value}: {}", plain(&e.to_string())))
             })
         };
-        set(&mut c, "mode", "\"peer\"".into())?;
+        set(&mut c, "mode", format!("\"{}\"", self.mode.as_str()))?;
         set(
             &mut c,
             "scouting/multicast/enabled",
@@ -91,6 +133,32 @@ impl BusConfig {
         let config = self.to_zenoh()?;
         zenoh::open(config).await.map_err(BusError::zenoh)
     }
+}
+
+/// The zenoh configuration of a router: mode router, multicast scouting off, listening on
+/// `listen` and connecting to the other routers in `connect`. Peers that connect to it hear each
+/// other through it (zenoh's peer brokering), whatever their own endpoints.
+///
+/// # Errors
+/// [`BusError::Config`] when an endpoint is not a valid zenoh locator, or `listen` is empty.
+pub fn router_config(listen: &[String], connect: &[String]) -> Result<zenoh::Config, BusError> {
+    if listen.is_empty() {
+        return Err(BusError::Config(
+            "a router needs at least one listen endpoint".into(),
+        ));
+    }
+    let config = BusConfig {
+        listen: listen.to_vec(),
+        connect: connect.to_vec(),
+        ..BusConfig::default()
+    };
+    let mut c = config.to_zenoh()?;
+    c.insert_json5("mode", "\"router\"")
+        .map_err(|e| BusError::Config(format!("mode = router: {}", plain(&e.to_string()))))?;
+    // A router that cannot take its port must fail at once, not run deaf.
+    c.insert_json5("listen/exit_on_failure", "true")
+        .map_err(|e| BusError::Config(plain(&e.to_string())))?;
+    Ok(c)
 }
 
 /// A zenoh configuration error without zenoh's internals (source paths, debug wrappers): the

@@ -3,6 +3,7 @@
 //! ```yaml
 //! kind: launch                                              # optional: what the file is
 //! bus: { namespace: clea, connect: [tcp/127.0.0.1:7447] }   # clea_bus::BusConfig
+//! teams: [kitchen-a, kitchen-b]   # optional: one agent per robot team, on clea/<team>/
 //! actors: [observer, memory, planner, critic, executor]     # module actors to run here
 //! controller:                                               # optional: run episodes from here
 //!   critic: on            # on | off (ablation)
@@ -25,6 +26,9 @@
 //!     planner: { backend: model, endpoint: local }
 //!     critic: { backend: rules_then_model, endpoint: local } # images: true for a VLM critic
 //!   cassette: logs/episode.mcap                             # optional: replay recorded replies
+//! perception:                                               # optional: a detector on cameras
+//!   detector: { model: models/yolo.onnx, family: yolo }     # clea_perception::DetectorConfig
+//!   cameras: [{ robot: robot_1, camera: head, depth: true }]
 //! ```
 //! The whole file is checked before any actor starts; an error names the file, the line or
 //! field, and the reason.
@@ -48,6 +52,12 @@ pub struct LaunchFile {
     /// Bus settings.
     #[serde(default)]
     pub bus: BusConfig,
+    /// Robot teams this process drives, one agent each (its own actors and, with a
+    /// controller, its own episodes, all teams at once) on `clea/<team>/`; each team's robots
+    /// serve that namespace (`clea sim --serve --namespace <team>`, a robot file's
+    /// `bus.namespace`). Empty (the default): one agent on `bus.namespace`.
+    #[serde(default)]
+    pub teams: Vec<String>,
     /// Module actors to run in this process.
     #[serde(default)]
     pub actors: Vec<ActorKind>,
@@ -60,6 +70,9 @@ pub struct LaunchFile {
     /// Model endpoints and which modules use them.
     #[serde(default)]
     pub models: clea_agent::backends::ModelsConfig,
+    /// Perception (a detector on cameras of the bus) in this process: started before the actors.
+    #[serde(default)]
+    pub perception: Option<crate::perception::PerceptionSection>,
 }
 
 /// The `kind:` of an actor launch file: only `launch`.
@@ -220,6 +233,20 @@ pub fn load(path: &Path) -> Result<LaunchFile, String> {
     let mut lf: LaunchFile = serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &e))?;
     let fail = |field: &str, why: String| format!("{file}: {field}: {why}");
     check_bus(&lf.bus).map_err(|(field, why)| fail(&field, why))?;
+    for (i, t) in lf.teams.iter().enumerate() {
+        clea_bus::keys::check_chunk(t).map_err(|e| fail(&format!("teams[{i}]"), e.to_string()))?;
+        if lf.teams[..i].contains(t) {
+            return Err(fail(&format!("teams[{i}]"), format!("{t} listed twice")));
+        }
+    }
+    if !lf.teams.is_empty() && lf.perception.is_some() {
+        return Err(fail(
+            "perception",
+            "a file with teams drives several robot teams; perception runs beside one robot \
+             (its own launch or robot file, on its team's namespace)"
+                .into(),
+        ));
+    }
     let mut seen = Vec::new();
     for (i, a) in lf.actors.iter().enumerate() {
         if seen.contains(a) {
@@ -230,11 +257,14 @@ pub fn load(path: &Path) -> Result<LaunchFile, String> {
         }
         seen.push(*a);
     }
-    if lf.actors.is_empty() && lf.controller.is_none() {
+    if lf.actors.is_empty() && lf.controller.is_none() && lf.perception.is_none() {
         return Err(fail(
             "actors",
-            "nothing to run: no actors and no controller".into(),
+            "nothing to run: no actors, no controller and no perception".into(),
         ));
+    }
+    if let Some(p) = lf.perception.as_mut() {
+        crate::perception::check(path, p, None)?;
     }
     if let Some(c) = &lf.controller {
         if c.episodes == 0 {
@@ -307,6 +337,17 @@ pub fn load(path: &Path) -> Result<LaunchFile, String> {
         .and_then(|()| lf.models.check_fits(lf.agent.module_timeout_s))
         .map_err(|(field, why)| fail(&field, why))?;
     Ok(lf)
+}
+
+impl LaunchFile {
+    /// The namespaces of the agents this file starts: its teams, or the bus namespace.
+    pub fn agent_namespaces(&self) -> Vec<String> {
+        if self.teams.is_empty() {
+            vec![self.bus.namespace.clone()]
+        } else {
+            self.teams.clone()
+        }
+    }
 }
 
 /// Check a `bus:` section: the namespace and every endpoint. Returns (field, why).

@@ -6,6 +6,7 @@
 mod cmd;
 mod error;
 mod launchfile;
+mod perception;
 mod robotfile;
 mod table;
 mod trace;
@@ -44,6 +45,7 @@ enum Command {
     /// Benchmarks against work written elsewhere (Embodied Agent Interface's VirtualHome).
     Bench(cmd::bench_eai::BenchArgs),
     Schema(cmd::schema::SchemaArgs),
+    Router(cmd::router::RouterArgs),
     #[cfg(feature = "perception")]
     Perceive(cmd::perceive::PerceiveArgs),
 }
@@ -95,7 +97,7 @@ fn main() {
                     std::process::exit(130);
                 }
                 first = false;
-                eprintln!("clea: interrupted; stopping the running episode (again to exit at once)");
+                eprintln!("clea: interrupted; stopping (a running episode ends as stopped; again to exit at once)");
                 clea_agent::episode::interrupt();
             }
         });
@@ -108,6 +110,7 @@ fn main() {
             Command::Plan(args) => cmd::plan::run(args).await,
             Command::Bench(args) => cmd::bench_eai::run(args).await,
             Command::Schema(args) => cmd::schema::run(args).await,
+            Command::Router(args) => cmd::router::run(args).await,
             #[cfg(feature = "perception")]
             Command::Perceive(args) => cmd::perceive::run(args).await,
         }

@@ -8,6 +8,7 @@
 //! interface types exist in the ROS 2 install is checked when the adapter starts (it needs the
 //! install). An error is one line: `file: where: why`.
 
+use crate::perception::PerceptionSection;
 use clea_bus::msg::WorldVocabulary;
 use clea_skills::ros2::Ros2LaunchFile;
 use std::path::Path;
@@ -35,8 +36,8 @@ pub fn is_robot_file(text: &str) -> bool {
 /// A checked robot launch file and the world it names.
 #[derive(Debug)]
 pub struct RobotLaunch {
-    /// The file's content.
-    pub file: Ros2LaunchFile,
+    /// The file's content (its perception section checked, paths resolved).
+    pub file: Ros2LaunchFile<PerceptionSection>,
     /// The robot's world, when `world:` names one.
     pub world: Option<WorldVocabulary>,
 }
@@ -44,7 +45,7 @@ pub struct RobotLaunch {
 /// Load and check a robot launch file; the error is one line `file: where: why`.
 pub fn load(path: &Path, text: &str) -> Result<RobotLaunch, String> {
     let file = path.display();
-    let lf: Ros2LaunchFile =
+    let mut lf: Ros2LaunchFile<PerceptionSection> =
         serde_yaml::from_str(text).map_err(|e| crate::launchfile::yaml_error(path, &e))?;
     crate::launchfile::check_bus(&lf.bus)
         .map_err(|(field, why)| format!("{file}: {field}: {why}"))?;
@@ -69,6 +70,11 @@ pub fn load(path: &Path, text: &str) -> Result<RobotLaunch, String> {
             None
         }
     };
+    let cameras = lf.robot.cameras.keys().map(String::as_str).collect();
+    let robot = Some((lf.robot.name.as_str(), cameras));
+    if let Some(p) = lf.perception.as_mut() {
+        crate::perception::check(path, p, robot)?;
+    }
     Ok(RobotLaunch { file: lf, world })
 }
 
@@ -99,7 +105,13 @@ impl RobotLaunch {
             r.odometry_topic.as_deref().unwrap_or("none"),
             r.poses.len(),
             r.estop.as_ref().map_or("none", |e| e.topic.as_str()),
-        ) + &match &self.world {
+        ) + &self
+            .file
+            .perception
+            .as_ref()
+            .map(|p| format!("; {}", crate::perception::summary(p)))
+            .unwrap_or_default()
+            + &match &self.world {
             Some(w) => format!(
                 "; checked against its world ({} robots, {} navigation points)",
                 w.robots.len(),

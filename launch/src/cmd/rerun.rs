@@ -117,7 +117,9 @@ pub async fn run(args: RerunArgs) -> Result<(), CliError> {
         serve: false,
         listen: vec![],
         connect: vec![],
+        mode: crate::cmd::sim::ModeArg::Peer,
         namespace: clea_bus::session::DEFAULT_NAMESPACE.into(),
+        team: Vec::new(),
         skill_timeout,
         // A model-backed episode re-runs on its own recorded replies.
         cassette: agent.as_ref().map(|_| args.log.clone()),

@@ -24,7 +24,8 @@ pub struct SchemaArgs {
 pub enum SchemaKind {
     /// An actor launch file (`crate::launchfile::LaunchFile`).
     Launch,
-    /// A ROS 2 robot launch file (`clea_skills::ros2::config::Ros2LaunchFile`).
+    /// A ROS 2 robot launch file (`clea_skills::ros2::config::Ros2LaunchFile`, with this
+    /// build's perception section).
     Robot,
 }
 
@@ -32,7 +33,9 @@ pub enum SchemaKind {
 pub fn schema_of(kind: SchemaKind) -> String {
     let schema = match kind {
         SchemaKind::Launch => schemars::schema_for!(crate::launchfile::LaunchFile),
-        SchemaKind::Robot => schemars::schema_for!(clea_skills::ros2::config::Ros2LaunchFile),
+        SchemaKind::Robot => schemars::schema_for!(
+            clea_skills::ros2::config::Ros2LaunchFile<crate::perception::PerceptionSection>
+        ),
     };
     serde_json::to_string_pretty(&schema).expect("a schema serializes") + "\n"
 }

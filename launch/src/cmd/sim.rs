@@ -31,6 +31,24 @@ pub enum OnOff {
     Off,
 }
 
+/// `--mode` of `clea sim` ([`clea_bus::session::SessionMode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// A zenoh peer.
+    Peer,
+    /// A zenoh client of a router.
+    Client,
+}
+
+impl From<ModeArg> for clea_bus::session::SessionMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Peer => Self::Peer,
+            ModeArg::Client => Self::Client,
+        }
+    }
+}
+
 /// `--observability` of `clea sim`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ObservabilityArg {
@@ -88,9 +106,18 @@ pub struct SimArgs {
     /// another process instead of starting them here.
     #[arg(long)]
     pub connect: Vec<String>,
+    /// zenoh mode: `client` joins the router given by --connect (`clea router`) and is routed
+    /// by it, as a fleet's processes do; `peer` talks only to what it connects to or accepts.
+    #[arg(long, value_enum, default_value_t = ModeArg::Peer)]
+    pub mode: ModeArg,
     /// Bus namespace (keys live under clea/<namespace>/).
     #[arg(long, default_value = clea_bus::session::DEFAULT_NAMESPACE)]
     pub namespace: String,
+    /// With --serve: serve one independent copy of the scenario's robots per team, each on
+    /// clea/<team>/ instead of --namespace (repeatable); an agent process drives them with a
+    /// launch file's `teams:`.
+    #[arg(long, requires = "serve", value_name = "NAMESPACE")]
+    pub team: Vec<String>,
     /// Deadline of each skill after acceptance, s (the executor cancels it then) [default:
     /// the --agent file's agent.skill_timeout_s, else 30].
     #[arg(long)]
@@ -157,6 +184,7 @@ pub async fn run_suite(args: &SimArgs) -> Result<Option<SuiteReport>, CliError> 
         listen: args.listen.clone(),
         connect: args.connect.clone(),
         multicast_scouting: false,
+        mode: args.mode.into(),
     };
     if args.serve {
         serve(&args, &scenarios, &bus_config).await?;
@@ -221,7 +249,7 @@ pub async fn run_suite(args: &SimArgs) -> Result<Option<SuiteReport>, CliError> 
             }),
         });
     }
-    let bus = Bus::open(&bus_config).await?;
+    let bus = super::join_bus(&bus_config, Some(Duration::from_secs(30))).await?;
     let progress = progress_bar(scenarios.len(), args.json);
     let mut episodes: Vec<EpisodeReport> = Vec::new();
     for (i, (s, mode)) in scenarios.iter().zip(&modes).enumerate() {
@@ -453,10 +481,35 @@ async fn serve(args: &SimArgs, scenarios: &[Scenario], config: &BusConfig) -> Re
             scenarios.len()
         )));
     };
-    let bus = Bus::open(config).await?;
-    let _sim = clea_sim::robots::serve(&bus, s, args.seed).await?;
+    let teams = if args.team.is_empty() {
+        vec![config.namespace.clone()]
+    } else {
+        args.team.clone()
+    };
+    for (i, t) in teams.iter().enumerate() {
+        clea_bus::keys::check_chunk(t).map_err(|e| CliError::Input(format!("--team {t}: {e}")))?;
+        if teams[..i].contains(t) {
+            return Err(CliError::Input(format!("--team {t}: given twice")));
+        }
+    }
+    let bus = super::join_bus(config, None).await?;
+    let mut sims = Vec::new();
+    for t in &teams {
+        let bus = Bus {
+            session: bus.session.clone(),
+            keys: Keys::new(t)?,
+        };
+        // Two simulators on one team would answer the same goals: refuse to be the second.
+        if let Some(robot) = served_elsewhere(&bus).await? {
+            return Err(CliError::Runtime(anyhow::anyhow!(
+                "clea/{t}/ is already served: robot {robot} of another process answers there; \
+                 give this one another --team (or --namespace)"
+            )));
+        }
+        sims.push(clea_sim::robots::serve(&bus, s, args.seed).await?);
+    }
     eprintln!(
-        "clea: serving scenario {} (robots: {}) on clea/{}/ listen={:?} connect={:?}; Ctrl-C stops",
+        "clea: serving scenario {} (robots: {}) on {} listen={:?} connect={:?}; Ctrl-C stops",
         s.name,
         s.world
             .robots
@@ -464,12 +517,40 @@ async fn serve(args: &SimArgs, scenarios: &[Scenario], config: &BusConfig) -> Re
             .map(|r| r.name.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        config.namespace,
+        teams
+            .iter()
+            .map(|t| format!("clea/{t}/"))
+            .collect::<Vec<_>>()
+            .join(", "),
         config.listen,
         config.connect
     );
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| CliError::Runtime(e.into()))?;
+    // Ctrl-C or SIGTERM (the binary's handler turns both into the interrupt).
+    clea_agent::episode::wait_for_interrupt().await;
     Ok(())
+}
+
+/// The robot of a skill server that already announces itself on `bus`'s namespace, if any.
+async fn served_elsewhere(bus: &Bus) -> Result<Option<String>, CliError> {
+    let replies = bus
+        .session
+        .liveliness()
+        .get(bus.keys.any_skill_server())
+        .timeout(Duration::from_millis(500))
+        .await
+        .map_err(|e| CliError::Runtime(anyhow::anyhow!("liveliness query: {e}")))?;
+    let mut robot = None;
+    // Read to the end of the query, so no reply lands in a dropped channel.
+    while let Ok(reply) = replies.recv_async().await {
+        if let (None, Ok(sample)) = (&robot, reply.result()) {
+            // clea/<ns>/robot/<robot>/skill/<skill>/server
+            robot = sample
+                .key_expr()
+                .as_str()
+                .split('/')
+                .nth(3)
+                .map(str::to_string);
+        }
+    }
+    Ok(robot)
 }

@@ -90,10 +90,12 @@ pub enum ConfigError {
     },
 }
 
-/// A launch file for the ROS 2 adapter: the bus to join and the robot to bridge.
+/// A launch file for the ROS 2 adapter: the bus to join and the robot to bridge, and what runs
+/// beside the adapter on the robot (`P`: the perception section's type, which is the
+/// launcher's to give, since this crate knows no detector; by default any value).
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Ros2LaunchFile {
+pub struct Ros2LaunchFile<P = serde_json::Value> {
     /// What the file is: `robot` (optional; without it, a file with a `robot:` key is one).
     #[serde(default)]
     pub kind: Option<RobotKind>,
@@ -107,6 +109,15 @@ pub struct Ros2LaunchFile {
     pub world: Option<PathBuf>,
     /// The robot.
     pub robot: RobotConfig,
+    /// Perception on the robot's cameras, run in the adapter's process (`clea run` starts it
+    /// after the adapter).
+    #[serde(default = "none::<P>")]
+    pub perception: Option<P>,
+}
+
+/// A missing section (`#[serde(default)]` would ask `P: Default`).
+fn none<T>() -> Option<T> {
+    None
 }
 
 /// The `kind:` of a robot launch file: only `robot`.

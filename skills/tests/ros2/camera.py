@@ -2,7 +2,12 @@
 image, a 16UC1 depth image, a CameraInfo and the same colour image as a PNG CompressedImage on
 camera/color/image_raw, camera/depth/image_raw, camera/color/camera_info and
 camera/color/image_raw/compressed (frame `head_camera_color_optical_frame`), and an Odometry on
-odom (base_link in odom, at (1.5, -0.25), heading 0.6435 rad, 0.3 m/s forward)."""
+odom (base_link in odom, at (1.5, -0.25), heading 0.6435 rad, 0.3 m/s forward).
+
+With `--rgb FILE --size WxH` it publishes that photograph instead of the test pattern (raw rgb8
+bytes, row-major, as the test wrote them from a real picture), with a depth image of
+`--depth-mm` everywhere and intrinsics fx = fy = `--focal` px at the image centre."""
+import argparse
 import array
 import struct
 import sys
@@ -28,6 +33,13 @@ def png(width, height, rgb):
 
 
 def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rgb", help="raw rgb8 pixels of a photograph to publish")
+    ap.add_argument("--size", default=f"{W}x{H}", help="WxH of --rgb, px")
+    ap.add_argument("--depth-mm", type=int, default=1000, help="depth everywhere, mm")
+    ap.add_argument("--focal", type=float, default=50.0, help="fx = fy, px")
+    args = ap.parse_args()
+    w, h = (int(v) for v in args.size.split("x"))
     rclpy.init()
     node = Node("fake_camera")
     pub_c = node.create_publisher(Image, "camera/color/image_raw", 10)
@@ -35,31 +47,36 @@ def main():
     pub_i = node.create_publisher(CameraInfo, "camera/color/camera_info", 10)
     pub_z = node.create_publisher(CompressedImage, "camera/color/image_raw/compressed", 10)
     pub_o = node.create_publisher(Odometry, "odom", 10)
-    color = array.array("B", bytes((x * 3 + c) % 256 for y in range(H) for x in range(W) for c in range(3)))
-    depth = array.array("B", b"\xe8\x03" * (W * H))  # 1000 mm, little-endian
-    compressed = array.array("B", png(W, H, color.tobytes()))
+    if args.rgb:
+        with open(args.rgb, "rb") as f:
+            color = array.array("B", f.read())
+        assert len(color) == w * h * 3, f"{args.rgb}: {len(color)} bytes is not {w}x{h} rgb8"
+    else:
+        color = array.array("B", bytes((x * 3 + c) % 256 for y in range(h) for x in range(w) for c in range(3)))
+    depth = array.array("B", struct.pack("<H", args.depth_mm) * (w * h))  # little-endian mm
+    compressed = array.array("B", png(w, h, color.tobytes()))
 
     def tick():
         stamp = node.get_clock().now().to_msg()
         img = Image()
         img.header.stamp = stamp
         img.header.frame_id = FRAME
-        img.height, img.width, img.encoding, img.step = H, W, "rgb8", W * 3
+        img.height, img.width, img.encoding, img.step = h, w, "rgb8", w * 3
         img.data = color
         pub_c.publish(img)
         d = Image()
         d.header.stamp = stamp
         d.header.frame_id = FRAME
-        d.height, d.width, d.encoding, d.step = H, W, "16UC1", W * 2
+        d.height, d.width, d.encoding, d.step = h, w, "16UC1", w * 2
         d.data = depth
         pub_d.publish(d)
         info = CameraInfo()
         info.header.stamp = stamp
         info.header.frame_id = FRAME
-        info.height, info.width = H, W
+        info.height, info.width = h, w
         info.distortion_model = "plumb_bob"
         info.d = [0.0] * 5
-        info.k = [50.0, 0.0, 32.0, 0.0, 50.0, 24.0, 0.0, 0.0, 1.0]
+        info.k = [args.focal, 0.0, w / 2, 0.0, args.focal, h / 2, 0.0, 0.0, 1.0]
         pub_i.publish(info)
         z = CompressedImage()
         z.header.stamp = stamp
