@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_TIMEOUT_S: f64 = 60.0;
 
 /// The binding of one skill (a domain action a robot executes).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkillBinding {
     /// The parameter (name without `?`) that names the acting robot.
@@ -40,7 +40,7 @@ pub struct SkillBinding {
 }
 
 /// The observation model: which facts a robot perceives after a skill.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObservationModel {
     /// A two-place predicate `(P ?robot ?thing)`, usually derived: after each skill the robot
@@ -49,7 +49,7 @@ pub struct ObservationModel {
 }
 
 /// A skill binding file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Binding {
     /// The PDDL domain file, relative to the binding file.
@@ -201,7 +201,9 @@ pub fn read_bound_domain(path: &Path) -> Result<BoundDomain, DomainError> {
 
 /// What an agent knows of the world at the start of an episode (a domain scenario's
 /// `observability:`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Observability {
     /// The problem's initial state (the information a planning benchmark gives a planner).

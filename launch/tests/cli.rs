@@ -504,7 +504,15 @@ sys.exit(1 if bad else 0)
 #[test]
 fn shipped_files_name_their_schema_and_pass_it() {
     // The shipped schemas are what `clea schema` prints (from the loaders' Rust types).
-    for kind in ["launch", "robot"] {
+    let kinds = [
+        "launch",
+        "robot",
+        "scenario",
+        "domain-scenario",
+        "world",
+        "binding",
+    ];
+    for kind in kinds {
         let out = clea(&["schema", kind]);
         assert!(out.status.success());
         let shipped = std::fs::read_to_string(root().join(format!("launch/schemas/{kind}.json")))
@@ -515,27 +523,57 @@ fn shipped_files_name_their_schema_and_pass_it() {
             "launch/schemas/{kind}.json is stale: clea schema {kind} > launch/schemas/{kind}.json"
         );
     }
-    // Every shipped file names its schema on its first line and passes it.
-    let mut by_schema: std::collections::BTreeMap<String, Vec<PathBuf>> = Default::default();
-    for entry in std::fs::read_dir(root().join("launch/files")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let first = text.lines().next().unwrap_or_default();
-            let schema = first
-                .strip_prefix("# yaml-language-server: $schema=")
-                .unwrap_or_else(|| panic!("{}: no $schema line first", path.display()));
-            by_schema.entry(schema.to_string()).or_default().push(path);
+    // Every shipped file a user writes (launch and robot files, scenarios, worlds, bindings)
+    // names its schema on its first line and passes it.
+    let mut by_schema: std::collections::BTreeMap<PathBuf, Vec<PathBuf>> = Default::default();
+    let mut folders = vec![root().join("launch/files"), root().join("sim")];
+    while let Some(dir) = folders.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let first = text.lines().next().unwrap_or_default();
+                let schema = first
+                    .strip_prefix("# yaml-language-server: $schema=")
+                    .unwrap_or_else(|| panic!("{}: no $schema line first", path.display()));
+                let schema = std::fs::canonicalize(dir.join(schema))
+                    .unwrap_or_else(|e| panic!("{}: {schema}: {e}", path.display()));
+                by_schema.entry(schema).or_default().push(path);
+            }
         }
     }
-    assert_eq!(by_schema.len(), 2, "{by_schema:?}");
+    let used: Vec<String> = by_schema
+        .keys()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let mut want: Vec<String> = kinds.map(String::from).to_vec();
+    want.sort();
+    assert_eq!(
+        used, want,
+        "every schema is used, and only the shipped ones"
+    );
     for (schema, files) in &by_schema {
-        let schema = root().join("launch/files").join(schema);
-        let (ok, printed) = check_with_jsonschema(&schema, files);
+        let (ok, printed) = check_with_jsonschema(schema, files);
         assert!(ok, "{printed}");
     }
-    // The schema does reject: an unknown field, a wrong type, an unknown actor.
+    // A scenario's schema rejects too: an unknown field, an unknown perturbation.
     let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad-scenario.yaml");
+    let kitchen = root().join("sim/scenarios/clea-kitchen/task-01-find-tea-hamburger.yaml");
+    let text = std::fs::read_to_string(kitchen).unwrap();
+    std::fs::write(
+        &bad,
+        format!("{text}colour: blue\nperturbations:\n  - at_step: 1\n    do: {{ teleport: {{ robot: robot_1 }} }}\n"),
+    )
+    .unwrap();
+    let (ok, printed) = check_with_jsonschema(&root().join("launch/schemas/scenario.json"), &[bad]);
+    assert!(!ok, "{printed}");
+    for field in ["Additional properties", "perturbations.0.do"] {
+        assert!(printed.contains(field), "{field} not reported:\n{printed}");
+    }
+    // The schema does reject: an unknown field, a wrong type, an unknown actor.
     let bad = dir.path().join("bad.yaml");
     std::fs::write(
         &bad,

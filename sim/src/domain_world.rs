@@ -27,7 +27,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct File {
     #[serde(default)]
@@ -48,13 +48,13 @@ struct File {
     observability: Observability,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FileBudgets {
     max_steps: u32,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FilePerturbation {
     at_step: u32,
@@ -152,6 +152,12 @@ fn call(task: &Task, bound: &BoundDomain, text: &str) -> Result<Call, String> {
     let (name, args) = clea_skills::term::parse_term(text).map_err(|e| e.to_string())?;
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     validate_positional(task, &bound.binding, &name, &refs).map_err(|e| e.to_string())
+}
+
+/// The JSON Schema of a domain scenario file (a `binding:` and a PDDL `problem:`; `clea schema
+/// domain-scenario`), from the type that reads it.
+pub fn schema() -> schemars::Schema {
+    schemars::schema_for!(File)
 }
 
 /// Load and check a domain scenario.

@@ -31,7 +31,8 @@
 //! `at(robot, point)`, `holding(robot, object)`, `in|on(object, receptacle)`, `open(x)`,
 //! `closed(x)`, `roasted(object)`.
 //!
-//! Loading checks everything before a scenario runs; an error names the file, the line or field,
+//! `clea schema scenario` prints this format's JSON Schema. Loading checks everything before a
+//! scenario runs; an error names the file, the line or field,
 //! and the reason.
 
 use clea_bus::msg::{ReceptacleKind, WorldVocabulary};
@@ -58,7 +59,18 @@ pub struct ScenarioError {
 }
 
 /// Task groups of the CLEA kitchen (CLEA-KITCHEN.md, "The 12 tasks").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskGroup {
     /// Search only.
@@ -72,51 +84,70 @@ pub enum TaskGroup {
 }
 
 /// The scenario file as written (private: [`Scenario`] is the checked form).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
+    /// Scenario name (the episode's `scenario`, log file names).
     name: String,
+    /// What the scenario tests, for people.
     #[serde(default)]
     description: String,
+    /// Task group of the CLEA kitchen's twelve tasks.
     group: Option<TaskGroup>,
+    /// World vocabulary file, relative to this file (or `world:` inline).
     world_file: Option<String>,
+    /// World vocabulary, inline (or `world_file:`).
     world: Option<WorldVocabulary>,
+    /// Seed of the simulated robots' randomness.
     #[serde(default)]
     seed: u64,
+    /// Where robots and objects start, and which containers are open.
     initial: RawInitial,
+    /// The instruction and the goal predicates.
     task: RawTask,
+    /// Most steps and wall time of an episode.
     #[serde(default)]
     budgets: Budgets,
+    /// Seeded skill failures.
     #[serde(default)]
     noise: Noise,
+    /// How long each simulated skill takes, s (0: instantaneous).
     #[serde(default)]
     skill_duration_s: f64,
+    /// Changes of the world during the episode (a person, a fault).
     #[serde(default)]
     perturbations: Vec<RawPerturbation>,
+    /// A plan that solves the unperturbed task (calls such as `go_to(robot_1, in_front_of_table)`).
     reference_plan: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawInitial {
+    /// Robot → navigation point.
     #[serde(default)]
     robots: BTreeMap<String, String>,
+    /// Object → receptacle (or a robot, holding it).
     objects: BTreeMap<String, String>,
+    /// Openable receptacles that start open.
     #[serde(default)]
     open: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTask {
+    /// The instruction, in words (what the agent is told).
     instruction: String,
+    /// Goal predicates, e.g. `on(apple, table)`.
     goal: Vec<String>,
+    /// Object → receptacle the agent knows at the start (the rest is searched for).
     #[serde(default)]
     known: BTreeMap<String, String>,
 }
 
 /// Episode budgets.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Budgets {
     /// Most skills an episode may execute.
@@ -144,7 +175,9 @@ impl Default for Budgets {
 }
 
 /// Seeded randomness of the simulated robots.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Noise {
     /// Probability in `[0, 1]` that a `pick_from` whose preconditions hold fails anyway.
@@ -152,17 +185,22 @@ pub struct Noise {
     pub grasp_failure_rate: f64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawPerturbation {
+    /// Fire after this many skills (0: before the first).
     at_step: Option<i64>,
+    /// Fire at reset or after the first step at which this condition holds, e.g.
+    /// `holding(robot_1, apple)` (instead of `at_step`).
     when: Option<String>,
+    /// What happens.
     #[serde(rename = "do", with = "serde_yaml::with::singleton_map")]
+    #[schemars(with = "PerturbationEffect")]
     effect: PerturbationEffect,
 }
 
 /// What a perturbation does to the world.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum PerturbationEffect {
     /// A person moves an object (also out of a robot's hand) to a receptacle.
@@ -363,6 +401,12 @@ fn yaml_error(file: &Path, e: &serde_yaml::Error) -> ScenarioError {
         location,
         reason,
     }
+}
+
+/// The JSON Schema of a scenario file (this module's format; `clea schema scenario`), from the
+/// type that reads it.
+pub fn schema() -> schemars::Schema {
+    schemars::schema_for!(RawScenario)
 }
 
 /// Load a world vocabulary file (the `world_file:` of scenarios).

@@ -14,7 +14,10 @@ use clap::{Args, ValueEnum};
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// Which file: `launch` (an actor launch file: bus, actors, controller, agent, models; also
-    /// what `clea sim --agent` reads) or `robot` (a ROS 2 robot launch file).
+    /// what `clea sim --agent` reads), `robot` (a ROS 2 robot launch file), `scenario` (a
+    /// scenario on a world vocabulary, e.g. the CLEA kitchen's), `domain-scenario` (a scenario
+    /// of a domain written as data: binding + PDDL problem), `world` (a world vocabulary file,
+    /// a scenario's `world_file:`) or `binding` (a domain's skill binding).
     #[arg(value_enum)]
     kind: SchemaKind,
 }
@@ -27,6 +30,14 @@ pub enum SchemaKind {
     /// A ROS 2 robot launch file (`clea_skills::ros2::config::Ros2LaunchFile`, with this
     /// build's perception section).
     Robot,
+    /// A scenario on a world vocabulary (`clea_sim::scenario`).
+    Scenario,
+    /// A scenario of a domain written as data (`clea_sim::domain_world`).
+    DomainScenario,
+    /// A world vocabulary (`clea_bus::msg::WorldVocabulary`).
+    World,
+    /// A domain's skill binding (`clea_domain::Binding`).
+    Binding,
 }
 
 /// The schema of `kind`, as pretty JSON.
@@ -36,6 +47,10 @@ pub fn schema_of(kind: SchemaKind) -> String {
         SchemaKind::Robot => schemars::schema_for!(
             clea_skills::ros2::config::Ros2LaunchFile<crate::perception::PerceptionSection>
         ),
+        SchemaKind::Scenario => clea_sim::scenario::schema(),
+        SchemaKind::DomainScenario => clea_sim::domain_world::schema(),
+        SchemaKind::World => schemars::schema_for!(clea_bus::msg::WorldVocabulary),
+        SchemaKind::Binding => schemars::schema_for!(clea_domain::Binding),
     };
     serde_json::to_string_pretty(&schema).expect("a schema serializes") + "\n"
 }
