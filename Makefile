@@ -42,6 +42,7 @@ demo-llm: build
 # Criterion benchmarks (release build).
 bench:
 	cargo bench -p clea-launch --bench closed_loop
+	cargo bench -p clea-launch --bench fleet
 	cargo bench -p clea-bus --bench sensor_log
 	cargo bench -p clea-domain --bench planner
 

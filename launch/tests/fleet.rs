@@ -207,6 +207,11 @@ fn sixteen_episodes_through_one_router_end_as_they_do_in_one_process() {
                 .find(|m| m["metadata"]["namespace"].is_string())
                 .unwrap_or_else(|| panic!("no namespace in the metadata of {log}"));
             assert_eq!(meta["metadata"]["namespace"], team(s, k).as_str());
+            // The agent's settings as resolved from the launch file's defaults.
+            assert_eq!(meta["metadata"]["skill_timeout_s"], "30", "{meta}");
+            assert!(meta["metadata"]["limits"]
+                .as_str()
+                .is_some_and(|l| l.contains("max_plans")));
         }
     }
     drop(robots);

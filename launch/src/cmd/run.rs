@@ -235,6 +235,19 @@ async fn run_logged(
             "clea_version".to_string(),
             env!("CARGO_PKG_VERSION").to_string(),
         ),
+        // The settings as resolved (file and defaults), as `clea sim` records them.
+        (
+            "skill_timeout_s".to_string(),
+            opts.skill_timeout.as_secs_f64().to_string(),
+        ),
+        (
+            "module_timeout_s".to_string(),
+            opts.module_timeout.as_secs_f64().to_string(),
+        ),
+        (
+            "limits".to_string(),
+            serde_json::to_string(&opts.controller.limits).map_err(anyhow::Error::from)?,
+        ),
     ]);
     let rec_opts = RecorderOptions {
         metadata,
