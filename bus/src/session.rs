@@ -92,6 +92,9 @@ impl BusConfig {
                 ));
             }
         }
+        for ep in self.listen.iter().chain(&self.connect) {
+            check_endpoint(ep).map_err(BusError::Config)?;
+        }
         let mut c = zenoh::Config::default();
         let set = |c: &mut zenoh::Config, key: &str, value: String| {
             c.insert_json5(key, &value).map_err(|e| {
@@ -135,6 +138,44 @@ impl BusConfig {
     }
 }
 
+/// Check a zenoh endpoint `<protocol>/<address>[?metadata][#config]` beyond what zenoh's config
+/// parser does (it accepts any protocol name and any port, then fails or waits at open): the
+/// protocol is one zenoh knows, and an IP protocol's address ends in a port in 1..=65535.
+///
+/// # Errors
+/// The reason, naming the endpoint.
+pub fn check_endpoint(ep: &str) -> Result<(), String> {
+    const IP: [&str; 5] = ["tcp", "udp", "tls", "quic", "ws"];
+    const OTHER: [&str; 4] = ["unixsock-stream", "unixpipe", "serial", "vsock"];
+    let (proto, rest) = ep
+        .split_once('/')
+        .ok_or_else(|| format!("{ep:?}: not <protocol>/<address>, e.g. tcp/127.0.0.1:7447"))?;
+    let address = rest.split(['?', '#']).next().unwrap_or_default();
+    if OTHER.contains(&proto) {
+        return Ok(());
+    }
+    if !IP.contains(&proto) {
+        return Err(format!(
+            "{ep:?}: unknown protocol {proto:?} (one of {})",
+            IP.iter()
+                .chain(&OTHER)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let port = address
+        .rsplit_once(':')
+        .map(|(host, port)| (host, port.parse::<u16>()))
+        .filter(|(host, _)| !host.is_empty());
+    match port {
+        Some((_, Ok(p))) if p > 0 => Ok(()),
+        _ => Err(format!(
+            "{ep:?}: the address must be HOST:PORT with a port in 1..=65535, e.g. tcp/127.0.0.1:7447"
+        )),
+    }
+}
+
 /// The zenoh configuration of a router: mode router, multicast scouting off, listening on
 /// `listen` and connecting to the other routers in `connect`. Peers that connect to it hear each
 /// other through it (zenoh's peer brokering), whatever their own endpoints.
@@ -172,4 +213,33 @@ fn plain(msg: &str) -> String {
     msg.trim_end_matches(['"', ' ', '}', ')'])
         .trim()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_endpoint;
+
+    #[test]
+    fn endpoints_need_a_known_protocol_and_a_port() {
+        for ok in [
+            "tcp/127.0.0.1:7447",
+            "tcp/[::1]:7447",
+            "udp/robot.local:7447",
+            "tcp/0.0.0.0:7447?iface=eth0",
+            "unixsock-stream//tmp/zenoh.sock",
+        ] {
+            assert_eq!(check_endpoint(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("tcpx/127.0.0.1:7447", "unknown protocol \"tcpx\""),
+            ("tcp/127.0.0.1:99999", "port in 1..=65535"),
+            ("tcp/127.0.0.1:0", "port in 1..=65535"),
+            ("tcp/127.0.0.1", "HOST:PORT"),
+            ("tcp/:7447", "HOST:PORT"),
+            ("127.0.0.1:7447", "not <protocol>/<address>"),
+        ] {
+            let e = check_endpoint(bad).unwrap_err();
+            assert!(e.contains(why) && e.contains(bad), "{bad}: {e}");
+        }
+    }
 }

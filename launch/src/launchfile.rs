@@ -54,10 +54,10 @@ pub struct LaunchFile {
     pub bus: BusConfig,
     /// Robot teams this process drives, one agent each (its own actors and, with a
     /// controller, its own episodes, all teams at once) on `clea/<team>/`; each team's robots
-    /// serve that namespace (`clea sim --serve --namespace <team>`, a robot file's
-    /// `bus.namespace`). Empty (the default): one agent on `bus.namespace`.
+    /// serve that namespace (`clea sim --serve --team <team>`, a robot file's
+    /// `bus.namespace`). Absent: one agent on `bus.namespace`.
     #[serde(default)]
-    pub teams: Vec<String>,
+    pub teams: Option<Vec<String>>,
     /// Module actors to run in this process.
     #[serde(default)]
     pub actors: Vec<ActorKind>,
@@ -233,13 +233,20 @@ pub fn load(path: &Path) -> Result<LaunchFile, String> {
     let mut lf: LaunchFile = serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &e))?;
     let fail = |field: &str, why: String| format!("{file}: {field}: {why}");
     check_bus(&lf.bus).map_err(|(field, why)| fail(&field, why))?;
-    for (i, t) in lf.teams.iter().enumerate() {
+    let teams = lf.teams.as_deref().unwrap_or_default();
+    if lf.teams.as_ref().is_some_and(Vec::is_empty) {
+        return Err(fail(
+            "teams",
+            "empty: name at least one team, or leave teams out (one agent on bus.namespace)".into(),
+        ));
+    }
+    for (i, t) in teams.iter().enumerate() {
         clea_bus::keys::check_chunk(t).map_err(|e| fail(&format!("teams[{i}]"), e.to_string()))?;
-        if lf.teams[..i].contains(t) {
+        if teams[..i].contains(t) {
             return Err(fail(&format!("teams[{i}]"), format!("{t} listed twice")));
         }
     }
-    if !lf.teams.is_empty() && lf.perception.is_some() {
+    if lf.teams.is_some() && lf.perception.is_some() {
         return Err(fail(
             "perception",
             "a file with teams drives several robot teams; perception runs beside one robot \
@@ -342,10 +349,9 @@ pub fn load(path: &Path) -> Result<LaunchFile, String> {
 impl LaunchFile {
     /// The namespaces of the agents this file starts: its teams, or the bus namespace.
     pub fn agent_namespaces(&self) -> Vec<String> {
-        if self.teams.is_empty() {
-            vec![self.bus.namespace.clone()]
-        } else {
-            self.teams.clone()
+        match &self.teams {
+            Some(teams) => teams.clone(),
+            None => vec![self.bus.namespace.clone()],
         }
     }
 }

@@ -97,7 +97,7 @@ fn main() {
                     std::process::exit(130);
                 }
                 first = false;
-                eprintln!("clea: interrupted; stopping (a running episode ends as stopped; again to exit at once)");
+                eprintln!("clea: interrupted; stopping (again to exit at once)");
                 clea_agent::episode::interrupt();
             }
         });

@@ -185,6 +185,7 @@ fn bad_launch_files_exit_2_with_file_field_and_reason() {
         ("actors: [observer, dreamer]\n", "unknown variant `dreamer`"),
         ("actors: [observer, observer]\n", "actors[1]: observer listed twice"),
         ("bus: { connect: [\"nonsense\"] }\nactors: [observer]\n", "bus.connect[0]"),
+        ("bus: { connect: [\"tcpx/127.0.0.1:99999\"] }\nactors: [observer]\n", "bus.connect[0]: \"tcpx/127.0.0.1:99999\" is not a zenoh endpoint"),
         ("bus: { namespace: \"a/b\" }\nactors: [observer]\n", "bus.namespace"),
         ("actors: [planner]\ncontroller: { episodes: 0 }\n", "controller.episodes: must be at least 1"),
         ("actors: [planner]\nagent: { skill_timeout_s: -1 }\n", "agent.skill_timeout_s"),
@@ -222,6 +223,7 @@ fn bad_launch_files_exit_2_with_file_field_and_reason() {
         // `kind: robot` makes it a robot file, whose checks name what a robot file lacks.
         ("kind: robot\nactors: [planner]\n", "unknown field `actors`"),
         ("teams: [a, a]\nactors: [planner]\n", "teams[1]: a listed twice"),
+        ("teams: []\nactors: [planner]\n", "teams: empty"),
         ("teams: [a, \"b/c\"]\nactors: [planner]\n", "teams[1]"),
         (
             "teams: [a]\nperception: { detector: { model: m.onnx, family: yolo }, cameras: [] }\n",

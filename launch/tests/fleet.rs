@@ -215,4 +215,86 @@ fn sixteen_episodes_through_one_router_end_as_they_do_in_one_process() {
         }
     }
     drop(robots);
+
+    // Two robot processes started at once on one team: exactly one yields (exit 1, naming the
+    // team), and the other serves the team's episode.
+    let race = format!("fleet{id}-race");
+    let serve = |scenario: &str| {
+        Proc::spawn(
+            clea(&[
+                "sim",
+                scenario,
+                "--serve",
+                "--mode",
+                "client",
+                "--connect",
+                &endpoint,
+                "--team",
+                &race,
+            ]),
+            true,
+        )
+    };
+    let mut pair = [serve(SCENARIOS[0]), serve(SCENARIOS[0])];
+    let refused = |l: &str| l.contains(&format!("clea/{race}/ is"));
+    // Whichever says it first: each is asked in turn for a line, briefly, until the bound.
+    let end = std::time::Instant::now() + WAIT;
+    let mut stopped = [false, false];
+    while !stopped.contains(&true) && std::time::Instant::now() < end {
+        for (i, p) in pair.iter_mut().enumerate() {
+            stopped[i] = p.wait_line(Duration::from_millis(100), refused).is_some();
+        }
+    }
+    assert_eq!(
+        stopped.iter().filter(|s| **s).count(),
+        1,
+        "exactly one of the two yields: {stopped:?}"
+    );
+    let file = dir.path().join("race.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "kind: launch\nbus: {{ connect: [\"{endpoint}\"], mode: client }}\nteams: [{race}]\n\
+             actors: [observer, memory, planner, critic, executor]\ncontroller: {{ episodes: 1 }}\n"
+        ),
+    )
+    .unwrap();
+    let report = json_of(
+        &clea(&["run", file.to_str().unwrap(), "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(report["episodes"][0]["success"], true, "{report}");
+    let survivor = if stopped[0] {
+        &mut pair[1]
+    } else {
+        &mut pair[0]
+    };
+    assert!(
+        survivor.child.try_wait().unwrap().is_none(),
+        "the survivor serves on"
+    );
+
+    // An agent process whose teams have no robots names every team that stopped.
+    std::fs::write(
+        &file,
+        format!(
+            "kind: launch\nbus: {{ connect: [\"{endpoint}\"], mode: client }}\n\
+             teams: [fleet{id}-none-a, fleet{id}-none-b]\nactors: [executor]\n\
+             controller: {{ episodes: 1 }}\nagent: {{ wait_for_robots_s: 1 }}\n"
+        ),
+    )
+    .unwrap();
+    let out = clea(&["run", file.to_str().unwrap()]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    for t in ["a", "b"] {
+        assert!(
+            said.contains(&format!(
+                "clea: team fleet{id}-none-{t}: no robot skill server"
+            )),
+            "{said}"
+        );
+    }
+    assert!(said.contains("2 of 2 teams stopped"), "{said}");
 }

@@ -21,7 +21,7 @@ mod perception_fixtures;
 use clea_bus::action::{GoalOptions, SkillClient};
 use clea_bus::msg::{SkillCall, SkillOutcome};
 use clea_bus::{Bus, BusConfig};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -12,6 +12,7 @@ pub mod run;
 pub mod schema;
 pub mod sim;
 pub mod sim_domain;
+pub mod team_claim;
 
 use crate::error::CliError;
 use clea_bus::session::SessionMode;

@@ -123,7 +123,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
     // The teams' episodes run at once; each team's run stops at its first failure.
     let runs = agents.iter().map(|(bus, _)| {
         let log_dir = c.log_dir.as_ref().map(|d| {
-            if lf.teams.is_empty() {
+            if lf.teams.is_none() {
                 d.clone()
             } else {
                 d.join(bus.keys.namespace())
@@ -132,16 +132,10 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         run_team(bus, &lf, c, &args.launch_file, log_dir)
     });
     let mut episodes = Vec::new();
-    let mut failure = None;
+    let mut failures = Vec::new();
     for (team, (reports, error)) in teams.iter().zip(futures::future::join_all(runs).await) {
         episodes.extend(reports);
-        if let (None, Some(e)) = (&failure, error) {
-            failure = Some(if lf.teams.is_empty() {
-                e
-            } else {
-                CliError::Runtime(anyhow::anyhow!("team {team}: {e}"))
-            });
-        }
+        failures.extend(error.map(|e| (team, e)));
     }
     let report = SuiteReport::new(episodes);
     if args.json {
@@ -152,8 +146,20 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
     } else {
         print!("{}", table::render(&report));
     }
-    if let Some(e) = failure {
-        return Err(e);
+    if lf.teams.is_none() {
+        if let Some((_, e)) = failures.pop() {
+            return Err(e);
+        }
+    } else if !failures.is_empty() {
+        // Every failed team's reason, one line each; the exit names how many.
+        for (team, e) in &failures {
+            eprintln!("clea: team {team}: {e}");
+        }
+        return Err(CliError::Runtime(anyhow::anyhow!(
+            "{} of {} teams stopped before their episodes were done (reasons above)",
+            failures.len(),
+            teams.len()
+        )));
     }
     if clea_agent::episode::interrupted() {
         return Err(CliError::Interrupted);
@@ -195,7 +201,7 @@ async fn run_team(
         }
         match run_logged(bus, &opts, c, launch_file, log_dir.as_deref(), i).await {
             Ok(mut rep) => {
-                if !lf.teams.is_empty() {
+                if lf.teams.is_some() {
                     rep.team = Some(bus.keys.namespace().to_string());
                 }
                 episodes.push(rep);

@@ -481,25 +481,29 @@ async fn serve(args: &SimArgs, scenarios: &[Scenario], config: &BusConfig) -> Re
             scenarios.len()
         )));
     };
-    let teams = if args.team.is_empty() {
-        vec![config.namespace.clone()]
+    let (teams, flag) = if args.team.is_empty() {
+        (vec![config.namespace.clone()], "--namespace")
     } else {
-        args.team.clone()
+        (args.team.clone(), "--team")
     };
     for (i, t) in teams.iter().enumerate() {
-        clea_bus::keys::check_chunk(t).map_err(|e| CliError::Input(format!("--team {t}: {e}")))?;
+        clea_bus::keys::check_chunk(t).map_err(|e| CliError::Input(format!("{flag} {t}: {e}")))?;
         if teams[..i].contains(t) {
-            return Err(CliError::Input(format!("--team {t}: given twice")));
+            return Err(CliError::Input(format!("{flag} {t}: given twice")));
         }
     }
     let bus = super::join_bus(config, None).await?;
     let mut sims = Vec::new();
+    let mut claims = Vec::new();
+    let (conflict_tx, mut conflicts) = tokio::sync::mpsc::unbounded_channel();
     for t in &teams {
         let bus = Bus {
             session: bus.session.clone(),
             keys: Keys::new(t)?,
         };
-        // Two simulators on one team would answer the same goals: refuse to be the second.
+        // Two simulators on one team would answer the same goals: refuse to be the second (a
+        // skill server there already), and yield to an earlier claim that shows up later.
+        claims.push(super::team_claim::TeamClaim::take(&bus, conflict_tx.clone()).await?);
         if let Some(robot) = served_elsewhere(&bus).await? {
             return Err(CliError::Runtime(anyhow::anyhow!(
                 "clea/{t}/ is already served: robot {robot} of another process answers there; \
@@ -525,9 +529,16 @@ async fn serve(args: &SimArgs, scenarios: &[Scenario], config: &BusConfig) -> Re
         config.listen,
         config.connect
     );
-    // Ctrl-C or SIGTERM (the binary's handler turns both into the interrupt).
-    clea_agent::episode::wait_for_interrupt().await;
-    Ok(())
+    tokio::select! {
+        // Ctrl-C or SIGTERM (the binary's handler turns both into the interrupt).
+        () = clea_agent::episode::wait_for_interrupt() => Ok(()),
+        Some(c) = conflicts.recv() => Err(CliError::Runtime(anyhow::anyhow!(
+            "clea/{}/ is served by another simulator too (claim {}, earlier than this one's): \
+             stopping this one; give each process its own --team (or --namespace)",
+            c.team,
+            c.other
+        ))),
+    }
 }
 
 /// The robot of a skill server that already announces itself on `bus`'s namespace, if any.
