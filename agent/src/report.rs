@@ -138,16 +138,18 @@ impl SuiteReport {
     pub fn new(episodes: Vec<EpisodeReport>) -> Self {
         let n = episodes.len();
         let d = n.max(1) as f64;
+        // Not `Sum`: an empty f64 sum is -0.0, which would print as "-0.000".
+        let total = |f: fn(&EpisodeReport) -> f64| episodes.iter().map(f).fold(0.0, |a, b| a + b);
         let summary = SuiteSummary {
             episodes: n,
             success_rate: episodes.iter().filter(|e| e.success).count() as f64 / d,
-            score: episodes.iter().map(|e| e.score).sum::<f64>() / d,
-            mean_steps: episodes.iter().map(|e| e.steps as f64).sum::<f64>() / d,
+            score: total(|e| e.score) / d,
+            mean_steps: total(|e| f64::from(e.steps)) / d,
             skill_failures: episodes.iter().map(|e| e.skill_failures).sum(),
             invalid_calls: episodes.iter().map(|e| e.invalid_calls).sum(),
             critic_rejections: episodes.iter().map(|e| e.critic_rejections).sum(),
             replans: episodes.iter().map(|e| e.replans).sum(),
-            wall_time_s: episodes.iter().map(|e| e.wall_time_s).sum(),
+            wall_time_s: total(|e| e.wall_time_s),
             model_calls: episodes.iter().map(|e| e.model_calls).sum(),
             model_tokens: episodes
                 .iter()
@@ -167,5 +169,19 @@ impl SuiteReport {
         summary.tokens_per_success =
             (successes > 0).then(|| summary.model_tokens as f64 / successes as f64);
         Self { episodes, summary }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SuiteReport;
+
+    #[test]
+    fn an_empty_suite_averages_to_plain_zero() {
+        let s = SuiteReport::new(Vec::new()).summary;
+        for v in [s.score, s.mean_steps, s.wall_time_s, s.success_rate] {
+            assert!(v == 0.0 && v.is_sign_positive(), "{v:?}");
+        }
+        assert_eq!(format!("{:.3}", s.score), "0.000");
     }
 }
