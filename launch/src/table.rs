@@ -7,6 +7,22 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 /// does not say, columns.
 pub const DEFAULT_WIDTH: u16 = 100;
 
+/// Print `report` on stdout: one pretty JSON object with `json`, else [`render`]'s tables.
+///
+/// # Errors
+/// [`crate::error::CliError::Runtime`] when the report does not serialize.
+pub fn print(report: &SuiteReport, json: bool) -> Result<(), crate::error::CliError> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).map_err(anyhow::Error::from)?
+        );
+    } else {
+        print!("{}", render(report));
+    }
+    Ok(())
+}
+
 /// Render `report` as a table of counts, a table of each episode's reason (wrapped), and a
 /// summary line. Both tables fit the terminal, or `COLUMNS`, or [`DEFAULT_WIDTH`] columns.
 /// The model columns appear only when a module called a model.

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{clea, read_mcap, Proc};
+use common::{clea, json_of, read_mcap, Proc};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -39,13 +39,21 @@ const SAME: [&str; 12] = [
     "reason",
 ];
 
-fn json_of(out: &std::process::Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+/// `clea sim SCENARIO --serve` as a client of the router at `endpoint`, one robot team per name.
+fn serve(scenario: &str, endpoint: &str, teams: &[String]) -> std::process::Command {
+    let mut args = vec![
+        "sim",
+        scenario,
+        "--serve",
+        "--mode",
+        "client",
+        "--connect",
+        endpoint,
+    ];
+    for t in teams {
+        args.extend(["--team", t.as_str()]);
+    }
+    clea(&args)
 }
 
 /// A log read back: complete, and every channel under `clea/<namespace>/`.
@@ -106,15 +114,10 @@ fn sixteen_episodes_through_one_router_end_as_they_do_in_one_process() {
     for p in 0..SCENARIOS.len() * TEAMS_PER_SCENARIO / TEAMS_PER_ROBOT_PROCESS {
         let s = p * TEAMS_PER_ROBOT_PROCESS / TEAMS_PER_SCENARIO;
         let first = (p * TEAMS_PER_ROBOT_PROCESS) % TEAMS_PER_SCENARIO;
-        let mut args: Vec<String> = ["sim", SCENARIOS[s], "--serve", "--mode", "client"]
-            .map(String::from)
-            .to_vec();
-        args.extend(["--connect".into(), endpoint.clone()]);
-        for k in first..first + TEAMS_PER_ROBOT_PROCESS {
-            args.extend(["--team".into(), team(s, k)]);
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut robot = Proc::spawn(clea(&args), true);
+        let teams: Vec<String> = (first..first + TEAMS_PER_ROBOT_PROCESS)
+            .map(|k| team(s, k))
+            .collect();
+        let mut robot = Proc::spawn(serve(SCENARIOS[s], &endpoint, &teams), true);
         let line = robot.wait_line(WAIT, |l| l.contains("serving scenario"));
         assert!(
             line.as_deref().is_some_and(|l| l.contains(&team(s, first))),
@@ -123,19 +126,9 @@ fn sixteen_episodes_through_one_router_end_as_they_do_in_one_process() {
         robots.push(robot);
     }
     // A fifth robot process on a team that is served already would answer its goals too: refused.
-    let second = clea(&[
-        "sim",
-        SCENARIOS[1],
-        "--serve",
-        "--mode",
-        "client",
-        "--connect",
-        &endpoint,
-        "--team",
-        &team(0, 3),
-    ])
-    .output()
-    .unwrap();
+    let second = serve(SCENARIOS[1], &endpoint, &[team(0, 3)])
+        .output()
+        .unwrap();
     assert_eq!(second.status.code(), Some(1));
     let said = String::from_utf8_lossy(&second.stderr);
     assert!(
@@ -219,23 +212,13 @@ fn sixteen_episodes_through_one_router_end_as_they_do_in_one_process() {
     // Two robot processes started at once on one team: exactly one yields (exit 1, naming the
     // team), and the other serves the team's episode.
     let race = format!("fleet{id}-race");
-    let serve = |scenario: &str| {
+    let racer = || {
         Proc::spawn(
-            clea(&[
-                "sim",
-                scenario,
-                "--serve",
-                "--mode",
-                "client",
-                "--connect",
-                &endpoint,
-                "--team",
-                &race,
-            ]),
+            serve(SCENARIOS[0], &endpoint, std::slice::from_ref(&race)),
             true,
         )
     };
-    let mut pair = [serve(SCENARIOS[0]), serve(SCENARIOS[0])];
+    let mut pair = [racer(), racer()];
     let refused = |l: &str| l.contains(&format!("clea/{race}/ is"));
     // Whichever says it first: each is asked in turn for a line, briefly, until the bound.
     let end = std::time::Instant::now() + WAIT;

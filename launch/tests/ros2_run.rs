@@ -29,6 +29,17 @@ use std::time::{Duration, Instant};
 const DOMAIN: &str = "76";
 
 /// Spawn `cmd` in this test's ROS 2 domain (localhost only).
+/// This process's bus on `ns`, connected to the robot process listening on `port`.
+async fn tcp_bus(ns: &str, port: u16) -> Bus {
+    Bus::open(&BusConfig {
+        namespace: ns.to_string(),
+        connect: vec![format!("tcp/127.0.0.1:{port}")],
+        ..BusConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
 fn spawn(mut cmd: Command, stderr: bool) -> Proc {
     cmd.env("ROS_DOMAIN_ID", DOMAIN)
         .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST");
@@ -99,13 +110,7 @@ robot:
         "{started:?}"
     );
 
-    let bus = Bus::open(&BusConfig {
-        namespace: ns.clone(),
-        connect: vec![format!("tcp/127.0.0.1:{port}")],
-        ..BusConfig::default()
-    })
-    .await
-    .unwrap();
+    let bus = tcp_bus(&ns, port).await;
     let client = SkillClient::new(&bus);
     client
         .wait_for_server("robot_1", "count", Duration::from_secs(15))
@@ -318,13 +323,7 @@ perception:
     );
 
     // The agent's side: its observer actor, in another process, over zenoh TCP.
-    let bus = Bus::open(&BusConfig {
-        namespace: ns.clone(),
-        connect: vec![format!("tcp/127.0.0.1:{port}")],
-        ..BusConfig::default()
-    })
-    .await
-    .unwrap();
+    let bus = tcp_bus(&ns, port).await;
     let seen = bus
         .subscribe::<RobotObservation>(&bus.keys.robot_observation("robot_1"))
         .await

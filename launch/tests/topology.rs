@@ -179,15 +179,11 @@ fn an_episode_runs_with_robots_and_agent_joined_by_a_router() {
         ),
     )
     .unwrap();
-    let out = clea(&["run", agent.to_str().unwrap(), "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = common::json_of(
+        &clea(&["run", agent.to_str().unwrap(), "--json"])
+            .output()
+            .unwrap(),
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ep = &report["episodes"][0];
     assert_eq!(ep["scenario"], "task-01-find-tea-hamburger", "{report}");
     assert_eq!(ep["success"], true, "{report}");

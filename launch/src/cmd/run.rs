@@ -138,14 +138,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         failures.extend(error.map(|e| (team, e)));
     }
     let report = SuiteReport::new(episodes);
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?
-        );
-    } else {
-        print!("{}", table::render(&report));
-    }
+    table::print(&report, args.json)?;
     if lf.teams.is_none() {
         if let Some((_, e)) = failures.pop() {
             return Err(e);

@@ -158,14 +158,7 @@ pub async fn run(args: SimArgs) -> Result<(), CliError> {
     let Some(report) = run_suite(&args).await? else {
         return Ok(());
     };
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?
-        );
-    } else {
-        print!("{}", table::render(&report));
-    }
+    table::print(&report, args.json)?;
     if clea_agent::episode::interrupted() {
         return Err(CliError::Interrupted);
     }

@@ -121,6 +121,16 @@ pub fn router(within: Duration) -> (Proc, String) {
     (p, endpoint)
 }
 
+/// The JSON a successful command printed on stdout (its stderr in the panic otherwise).
+pub fn json_of(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The Python with the official `mcap` reader: `$CLEA_PYTHON`, else `<workspace>/.venv`'s.
 pub fn python() -> PathBuf {
     std::env::var_os("CLEA_PYTHON")
