@@ -134,7 +134,25 @@ impl BusConfig {
     pub async fn open(&self) -> Result<zenoh::Session, BusError> {
         crate::keys::check_chunk(&self.namespace)?;
         let config = self.to_zenoh()?;
-        zenoh::open(config).await.map_err(BusError::zenoh)
+        if self.mode != SessionMode::Client {
+            return zenoh::open(config).await.map_err(BusError::zenoh);
+        }
+        // zenoh's open blocks its thread (it waits inside the future) until a router answers,
+        // so a client opens on a thread of its own: the caller's runtime stays free to time out,
+        // hear signals and run its other tasks meanwhile.
+        let (tx, opened) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("zenoh-open".into())
+            .spawn(move || {
+                let _ = tx.send(zenoh::Wait::wait(zenoh::open(config)));
+            })
+            .map_err(|e| {
+                BusError::Config(format!("cannot start the thread that opens zenoh: {e}"))
+            })?;
+        opened
+            .await
+            .map_err(|_| BusError::Config("the thread that opens zenoh ended".into()))?
+            .map_err(BusError::zenoh)
     }
 }
 

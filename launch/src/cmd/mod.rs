@@ -30,22 +30,9 @@ pub(crate) async fn join_bus(config: &BusConfig, limit: Option<Duration>) -> Res
     if config.mode != SessionMode::Client {
         return Ok(Bus::open(config).await?);
     }
-    // zenoh's open blocks its thread (it waits inside the future) until a router answers, so it
-    // runs on a thread of its own, outside the runtime: this one stays free to time out and to
-    // hear signals.
-    let (tx, open) = tokio::sync::oneshot::channel();
-    let cfg = config.clone();
-    std::thread::Builder::new()
-        .name("zenoh-open".into())
-        .spawn(move || {
-            let bus = futures::executor::block_on(Bus::open(&cfg)).map_err(CliError::from);
-            let _ = tx.send(bus);
-        })
-        .map_err(|e| CliError::Runtime(e.into()))?;
-    let open = async {
-        open.await
-            .unwrap_or_else(|_| Err(CliError::Runtime(anyhow::anyhow!("zenoh open failed"))))
-    };
+    // A client's open yields while it waits for the router (clea_bus runs it on its own
+    // thread), so it can be timed out and interrupted here.
+    let open = async { Ok(Bus::open(config).await?) };
     tokio::pin!(open);
     let quiet = limit.map_or(Duration::from_secs(1), |l| l.min(Duration::from_secs(1)));
     if let Ok(bus) = tokio::time::timeout(quiet, &mut open).await {
